@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import platform
 import random
+import sys
 from pathlib import Path
 from typing import TypeVar
 
@@ -16,6 +17,8 @@ T = TypeVar("T")
 QUICK_ENV = "DLCOURSE_QUICK"
 DATA_ENV = "DLCOURSE_DATA"
 DEVICE_ENV = "DLCOURSE_DEVICE"
+PROGRESS_ENV = "DLCOURSE_PROGRESS"
+RECORD_ENV = "DLCOURSE_RECORD_FILE"
 DEFAULT_SEED = 42
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -29,6 +32,20 @@ def is_quick() -> bool:
 def pick(quick: T, full: T) -> T:
     """Return ``quick`` in quick mode and ``full`` otherwise, e.g. ``epochs = pick(1, 20)``."""
     return quick if is_quick() else full
+
+
+def show_progress() -> bool:
+    """Whether long work shows tqdm progress bars.
+
+    ``DLCOURSE_PROGRESS=0/1`` decides when set; otherwise bars are shown to a person (a
+    terminal or a Jupyter kernel) and not in headless runs under ``dlcourse run``.
+    """
+    wanted = os.environ.get(PROGRESS_ENV, "").strip().lower()
+    if wanted:
+        return wanted in _TRUE
+    if os.environ.get(RECORD_ENV):
+        return False
+    return sys.stderr.isatty() or "ipykernel" in sys.modules
 
 
 def data_dir() -> Path:

@@ -7,7 +7,7 @@ import math
 import os
 from numbers import Real
 
-RECORD_ENV = "DLCOURSE_RECORD_FILE"
+from dlcourse.config import RECORD_ENV
 
 
 def _clean(name: str, value: object) -> float | int | str:

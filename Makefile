@@ -1,0 +1,45 @@
+# Two commands on a fresh machine: `make run` (the course, quick mode) and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+MODE ?= quick
+OUT ?= build/course
+BIN := $(VENV)/bin
+
+.PHONY: run test lint format lab clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -e .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -e '.[dev]'
+	touch $@ $(VENV)/.installed
+
+$(VENV)/.installed-lab: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -e '.[lab]'
+	touch $@
+
+## Execute every notebook (MODE=quick or MODE=full) and write $(OUT)/index.html.
+run: $(VENV)/.installed
+	$(BIN)/dlcourse run --all --$(MODE) --out $(OUT)
+
+## Lint, format check, and the test suite (includes every notebook in quick mode).
+test: $(VENV)/.installed-dev
+	$(BIN)/ruff check src tests benchmarks PyTorch
+	$(BIN)/ruff format --check src tests benchmarks PyTorch
+	$(BIN)/pytest -ra
+
+format: $(VENV)/.installed-dev
+	$(BIN)/ruff check --fix src tests benchmarks PyTorch
+	$(BIN)/ruff format src tests benchmarks PyTorch
+
+## JupyterLab on the course folder.
+lab: $(VENV)/.installed-lab
+	$(BIN)/jupyter lab PyTorch/
+
+clean:
+	rm -rf build .pytest_cache .ruff_cache

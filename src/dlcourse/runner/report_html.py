@@ -1,0 +1,122 @@
+"""``index.html``: one self-contained page with a row per notebook and its metrics vs targets."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timezone
+from html import escape
+from pathlib import Path, PurePosixPath
+
+from dlcourse import course
+from dlcourse.course import Target
+from dlcourse.runner.paths import output_relpath
+from dlcourse.runner.results import Metric, NotebookResult
+
+INDEX_FILE = "index.html"
+
+_STYLE = """
+body { font-family: system-ui, sans-serif; margin: 2rem; color: #222; }
+table { border-collapse: collapse; width: 100%; }
+th, td { border-bottom: 1px solid #ddd; padding: .45rem .6rem; text-align: left;
+         vertical-align: top; }
+th { background: #f4f4f4; }
+td.num { text-align: right; white-space: nowrap; }
+.path { color: #666; font-size: .85em; font-family: monospace; }
+.ok { color: #17702a; font-weight: 600; }
+.failed { color: #b00020; font-weight: 600; }
+.error { color: #b00020; font-family: monospace; font-size: .85em; margin-top: .3rem; }
+table.metrics td { border: none; padding: .1rem .5rem .1rem 0; }
+.pass { color: #17702a; }
+.fail { color: #b00020; }
+.unjudged { color: #777; }
+"""
+
+
+def write_index(results: Sequence[NotebookResult], out: Path) -> Path:
+    """Write ``out/index.html`` for ``results``; links go to the renderings present in ``out``."""
+    path = out / INDEX_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(render_index(results, out), encoding="utf-8")
+    return path
+
+
+def render_index(results: Sequence[NotebookResult], out: Path) -> str:
+    """The report page as a string."""
+    failed = sum(not r.ok for r in results)
+    when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    rows = "\n".join(_row(r, out) for r in results)
+    return f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>Course run report</title>
+<style>{_STYLE}</style>
+</head>
+<body>
+<h1>Course run report</h1>
+<p>{len(results)} notebooks: {len(results) - failed} ok, {failed} failed. Written {when} by
+<code>dlcourse run</code>. Targets are judged in full mode only; a quick run is a smoke test on
+small subsets, so its figures are shown next to the targets without a verdict.</p>
+<table>
+<thead><tr><th>Notebook</th><th>Status</th><th>Mode</th><th>Minutes</th><th>Device</th>
+<th>Metrics (value, target)</th></tr></thead>
+<tbody>
+{rows}
+</tbody>
+</table>
+</body>
+</html>
+"""
+
+
+def _row(result: NotebookResult, out: Path) -> str:
+    entry = course.find(result.notebook)
+    title = escape(entry.title if entry else PurePosixPath(result.notebook).stem)
+    rendering = output_relpath(result.notebook).with_suffix(".html")
+    if (out / rendering).exists():
+        title = f'<a href="{escape(rendering.as_posix())}">{title}</a>'
+    status = f'<span class="{"ok" if result.ok else "failed"}">{escape(result.status)}</span>'
+    if result.error:
+        status += f'<div class="error">{escape(result.error)}</div>'
+    targets = entry.parsed_targets() if entry else {}
+    return (
+        f'<tr><td>{title}<div class="path">{escape(result.notebook)}</div></td>'
+        f"<td>{status}</td><td>{escape(result.mode)}</td>"
+        f'<td class="num">{result.seconds / 60:.1f}</td><td>{escape(result.device)}</td>'
+        f"<td>{_metrics_table(result, targets)}</td></tr>"
+    )
+
+
+def _metrics_table(result: NotebookResult, targets: Mapping[str, list[Target]]) -> str:
+    names = list(result.metrics) + [name for name in targets if name not in result.metrics]
+    if not names:
+        return ""
+    lines = []
+    for name in names:
+        goals = targets.get(name, [])
+        value = result.metrics.get(name)
+        shown = "not recorded" if value is None else _format(value)
+        goal_text = " and ".join(str(goal) for goal in goals)
+        lines.append(
+            f"<tr><td>{escape(name)}</td><td>{escape(shown)}</td><td>{escape(goal_text)}</td>"
+            f"<td>{_verdict(result, value, goals) if goals else ''}</td></tr>"
+        )
+    return '<table class="metrics">' + "".join(lines) + "</table>"
+
+
+def _verdict(result: NotebookResult, value: Metric | None, goals: Sequence[Target]) -> str:
+    """A pass/fail mark in full mode (a missing metric fails); quick mode is not judged."""
+    if result.mode != "full":
+        return '<span class="unjudged">quick run</span>'
+    checks = [goal.check(value, result.metrics) for goal in goals]
+    if value is None or False in checks:
+        return '<span class="fail">&#10007; fail</span>'
+    if None in checks:
+        return '<span class="unjudged">? cannot judge</span>'
+    return '<span class="pass">&#10003; pass</span>'
+
+
+def _format(value: Metric) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}" if abs(value) < 1e4 else f"{value:,.0f}"
+    return str(value)

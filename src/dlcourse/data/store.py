@@ -1,0 +1,97 @@
+"""Finding a dataset in the data directory, or downloading and installing it there."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from dlcourse.config import DATA_ENV, data_dir
+from dlcourse.data.download import DownloadError, download_file, hash_matches
+from dlcourse.data.registry import Dataset, DatasetError
+
+DOWNLOADS = "downloads"
+
+
+def resolve_root(root: Path | str | None) -> Path:
+    """``root`` as a path, or the course data directory (``DLCOURSE_DATA``) when it is None."""
+    return Path(root).expanduser() if root is not None else data_dir()
+
+
+def downloads_dir(spec: Dataset, root: Path) -> Path:
+    """Where the dataset's original downloads are kept: ``<root>/downloads/<name>/``."""
+    return root / DOWNLOADS / spec.name
+
+
+def manual_steps(spec: Dataset, root: Path) -> str:
+    """How to install ``spec`` by hand under ``root``: the exact layout, or the original files."""
+    lines = [
+        f"To install {spec.title} by hand, put these under the data directory {root} "
+        f"(set {DATA_ENV} to use another one):",
+        *(f"  {entry}" for entry in spec.layout),
+    ]
+    if spec.remote:
+        names = [f.name for f in spec.remote]
+        listed = ", ".join(names) if len(names) <= 4 else f"{names[0]} ... {names[-1]}"
+        lines.append(
+            f"or put the original download ({listed}) in {downloads_dir(spec, root)}/ and run "
+            f"`dlcourse data fetch {spec.name}`."
+        )
+    return "\n".join(lines)
+
+
+def _remove_empty_folders(path: Path, root: Path) -> None:
+    """Remove the folders above ``path`` that a failed download left empty, up to ``root``."""
+    for folder in path.parents:
+        if folder == root or root not in folder.parents:
+            return
+        try:
+            folder.rmdir()
+        except OSError:  # not empty
+            return
+
+
+def ensure(spec: Dataset, root: Path, download: bool = True) -> Path:
+    """Return the folder holding the complete dataset, downloading and installing it if needed.
+
+    A dataset already complete under ``root`` is used as it is: no network, no hashing.
+    """
+    folder = spec.locate(root)
+    if folder is not None:
+        return folder
+    if not download or spec.install is None:
+        raise DatasetError(
+            f"{spec.title} ({spec.name}) is not in the data directory {root} and downloading "
+            f"is switched off (download=False).\n{manual_steps(spec, root)}"
+        )
+    target = downloads_dir(spec, root)
+    for remote in spec.remote:
+        try:
+            download_file(remote, target / remote.name)
+        except DownloadError as err:
+            _remove_empty_folders(target / remote.name, root)
+            tried = "\n".join(f"  {line}" for line in err.attempts)
+            raise DatasetError(
+                f"Could not download {spec.title} ({spec.name}): every URL for {remote.name} "
+                f"failed (no network, or every host down?). Tried:\n{tried}\n"
+                f"{manual_steps(spec, root)}"
+            ) from None
+    spec.install(target, root)
+    folder = spec.locate(root)
+    if folder is None:
+        raise DatasetError(
+            f"{spec.title} was downloaded and unpacked but {root / spec.folder} is still "
+            f"incomplete.\n{manual_steps(spec, root)}"
+        )
+    return folder
+
+
+def verify(spec: Dataset, root: Path) -> list[tuple[Path, str]]:
+    """Re-check the hash of each downloaded file: ``(path, "ok" | "hash mismatch" | "absent")``."""
+    results = []
+    for remote in spec.remote:
+        path = downloads_dir(spec, root) / remote.name
+        if not path.exists():
+            results.append((path, "absent"))
+        else:
+            ok = hash_matches(path, remote.known_hash)
+            results.append((path, "ok" if ok else "hash mismatch"))
+    return results

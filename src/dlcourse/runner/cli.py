@@ -70,7 +70,7 @@ def run_command(args: argparse.Namespace) -> int:
     failed = [r.notebook for r in results if not r.ok]
     minutes = sum(r.seconds for r in results) / 60
     print(
-        f"Ran {len(results)} notebooks in {minutes:.1f} min: "
+        f"Ran {len(results)} notebook(s) in {minutes:.1f} min: "
         f"{len(results) - len(failed)} ok, {len(failed)} failed."
     )
     print(f"Report: {args.out / INDEX_FILE} (data: {args.out / RESULTS_FILE})")

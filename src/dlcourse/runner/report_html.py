@@ -54,7 +54,7 @@ def render_index(results: Sequence[NotebookResult], out: Path) -> str:
 </head>
 <body>
 <h1>Course run report</h1>
-<p>{len(results)} notebooks: {len(results) - failed} ok, {failed} failed. Written {when} by
+<p>{len(results)} notebook(s): {len(results) - failed} ok, {failed} failed. Written {when} by
 <code>dlcourse run</code>. Targets are judged in full mode only; a quick run is a smoke test on
 small subsets, so its figures are shown next to the targets without a verdict.</p>
 <table>

@@ -58,6 +58,8 @@ def test_boston_embedded_table_is_split_404_102(tmp_path):
     assert data.x_test.shape == (102, 13) and data.y_test.shape == (102,)
     assert data.feature_names[:3] == ["CRIM", "ZN", "INDUS"] and "B" in data.feature_names
     assert data.target_name == "MEDV" and len(data.feature_names) == 13
+    (x_train, y_train), (x_test, _) = data.numpy_splits()
+    assert x_train is data.x_train and y_train is data.y_train and x_test is data.x_test
 
 
 def test_boston_split_matches_keras(tmp_path, monkeypatch):

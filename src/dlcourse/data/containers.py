@@ -103,6 +103,10 @@ class TabularData:
     feature_names: list[str]
     target_name: str
 
+    def numpy_splits(self) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+        """``((x_train, y_train), (x_test, y_test))``, as ``keras.datasets.boston_housing``."""
+        return (self.x_train, self.y_train), (self.x_test, self.y_test)
+
     def __repr__(self) -> str:
         return (
             f"TabularData(x_train {_shape(self.x_train)}, x_test {_shape(self.x_test)}, "

@@ -1,0 +1,115 @@
+"""``dlcourse convert``: Keras code or notebook in, PyTorch out, with a report."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import torch
+
+from dlcourse.convert.api import convert_file, convert_weights, pick_model
+from dlcourse.convert.report import ConvertError
+
+_EPILOG = """\
+examples:
+  dlcourse convert model.py                      writes model_torch.py
+  dlcourse convert lesson.ipynb -o lesson_pt.ipynb
+  dlcourse convert model.py --weights model.keras --weights-out model.pt
+
+Everything not converted is left in place, commented out, and listed in the report (printed
+here, appended to a .py output, and as the last cell of a notebook). On any error nothing is
+written. See docs/keras_to_pytorch.md.
+"""
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    """Register ``dlcourse convert``."""
+    parser = subparsers.add_parser(
+        "convert",
+        help="convert Keras code, notebooks and weights to PyTorch",
+        description="Convert Keras code (.py or .ipynb) to readable PyTorch, and optionally "
+        "a saved Keras model's weights to a PyTorch state_dict.",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("input", type=Path, help="a .py file or an .ipynb notebook using Keras")
+    parser.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        help="where to write the PyTorch version (default: INPUT_torch.py/.ipynb; '-' prints it)",
+    )
+    parser.add_argument(
+        "--weights", type=Path, help="a Keras model saved with model.save(): .keras or .h5"
+    )
+    parser.add_argument(
+        "--weights-out", type=Path, help="the state_dict file to write (default: WEIGHTS.pt)"
+    )
+    parser.add_argument(
+        "--model", help="which converted model the weights belong to (its variable name)"
+    )
+    parser.add_argument(
+        "--strict",
+        action="store_true",
+        help="fail (writing nothing) if anything is left unconverted",
+    )
+    parser.set_defaults(func=run)
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file, so a failure leaves no half file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as fh:
+            fh.write(data)
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+
+
+def _state_dict_bytes(state: dict[str, torch.Tensor]) -> bytes:
+    import io
+
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    return buffer.getvalue()
+
+
+def run(args: argparse.Namespace) -> int:
+    """Convert, then write every output only when everything succeeded."""
+    source: Path = args.input
+    output: Path = args.output or source.with_name(f"{source.stem}_torch{source.suffix}")
+    try:
+        if output != Path("-") and output.resolve() == source.resolve():
+            raise ConvertError(f"{output}: the output would overwrite the input; pick another -o")
+        if args.weights_out and not args.weights:
+            raise ConvertError("--weights-out needs --weights MODEL.keras|.h5")
+        conversion = convert_file(source)
+        if args.strict and conversion.report.left:
+            print(conversion.report.to_text(), file=sys.stderr)
+            raise ConvertError(
+                f"{len(conversion.report.left)} construct(s) not converted (--strict)"
+            )
+        state = None
+        if args.weights:
+            plan = pick_model(conversion, args.model)
+            state = convert_weights(plan, args.weights)
+    except ConvertError as err:
+        print(f"dlcourse convert: error: {err}\nNothing was written.", file=sys.stderr)
+        return 1
+    print(conversion.report.to_text(), file=sys.stderr)
+    if output == Path("-"):
+        sys.stdout.write(conversion.text)
+    else:
+        _write_atomic(output, conversion.text.encode("utf-8"))
+        print(f"wrote {output}", file=sys.stderr)
+    if state is not None:
+        weights_out = args.weights_out or args.weights.with_suffix(".pt")
+        _write_atomic(weights_out, _state_dict_bytes(state))
+        print(f"wrote {weights_out} ({len(state)} tensors for {plan.class_name})", file=sys.stderr)
+    return 0

@@ -1,0 +1,98 @@
+"""Evaluate layer arguments that are constants: literals, arithmetic, names bound to them."""
+
+from __future__ import annotations
+
+import ast
+import contextlib
+import operator
+from typing import Any
+
+from dlcourse.convert.names import Aliases
+
+_BINOPS = {
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.Div: operator.truediv,
+    ast.FloorDiv: operator.floordiv,
+    ast.Mod: operator.mod,
+    ast.Pow: operator.pow,
+}
+_ACTIVATION_MODULES = ("keras.activations.", "tensorflow.nn.", "tensorflow.math.")
+
+
+class NotConstant(Exception):
+    """The expression's value is only known when the program runs."""
+
+
+class Constants:
+    """Names bound to constants in one scope (and its enclosing scope), in program order."""
+
+    def __init__(self, aliases: Aliases, parent: Constants | None = None) -> None:
+        self.aliases = aliases
+        self.parent = parent
+        self.values: dict[str, Any] = {}
+        self.unknown: set[str] = set()
+
+    def learn(self, stmt: ast.stmt) -> None:
+        """Track ``NAME = constant``; any other binding of NAME makes it unknown again."""
+        targets = bound_names(stmt)
+        value: Any = None
+        known = False
+        if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1:
+            with contextlib.suppress(NotConstant):
+                value, known = self.eval(stmt.value), True
+        for name in targets:
+            if known and len(targets) == 1:
+                self.values[name] = value
+                self.unknown.discard(name)
+            else:
+                self.values.pop(name, None)
+                self.unknown.add(name)
+
+    def lookup(self, name: str) -> Any:
+        """The constant bound to ``name``; raises :class:`NotConstant` when there is none."""
+        if name in self.values:
+            return self.values[name]
+        if name in self.unknown or self.parent is None:
+            raise NotConstant(name)
+        return self.parent.lookup(name)
+
+    def eval(self, expr: ast.expr) -> Any:
+        """The value of ``expr``; activations such as ``keras.activations.relu`` give ``"relu"``."""
+        if isinstance(expr, ast.Constant):
+            return expr.value
+        if isinstance(expr, ast.Tuple | ast.List):
+            items = [self.eval(e) for e in expr.elts]
+            return tuple(items) if isinstance(expr, ast.Tuple) else items
+        if isinstance(expr, ast.UnaryOp) and isinstance(expr.op, ast.USub | ast.UAdd):
+            value = self.eval(expr.operand)
+            return -value if isinstance(expr.op, ast.USub) else value
+        if isinstance(expr, ast.BinOp) and type(expr.op) in _BINOPS:
+            try:
+                return _BINOPS[type(expr.op)](self.eval(expr.left), self.eval(expr.right))
+            except (TypeError, ArithmeticError) as err:
+                raise NotConstant(ast.unparse(expr)) from err
+        dotted = self.aliases.resolve(expr)
+        if dotted and dotted.startswith(_ACTIVATION_MODULES):
+            return dotted.rsplit(".", 1)[1]
+        if isinstance(expr, ast.Name) and not dotted:
+            return self.lookup(expr.id)
+        raise NotConstant(ast.unparse(expr))
+
+
+def bound_names(stmt: ast.stmt) -> list[str]:
+    """Names a statement (re)binds at its own level."""
+    targets: list[ast.expr] = []
+    if isinstance(stmt, ast.Assign):
+        targets = list(stmt.targets)
+    elif isinstance(stmt, ast.AnnAssign | ast.AugAssign | ast.For | ast.AsyncFor):
+        targets = [stmt.target]
+    elif isinstance(stmt, ast.With | ast.AsyncWith):
+        targets = [i.optional_vars for i in stmt.items if i.optional_vars is not None]
+    names = []
+    for target in targets:
+        names += [n.id for n in ast.walk(target) if isinstance(n, ast.Name)]
+    if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+        names.append(stmt.name)
+    return names

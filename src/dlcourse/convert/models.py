@@ -1,0 +1,341 @@
+"""Assemble model definitions (Sequential, ``.add`` chains, functional graphs) from a scope."""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+
+from dlcourse.convert.ir import Dim, LayerCall, ModelDef, Node, Unsupported
+from dlcourse.convert.parse import LayerParser, Syms
+from dlcourse.convert.registry import ALIAS
+from dlcourse.convert.report import Loc
+
+_MERGE_HELPERS = {"keras.layers.concatenate": "Concatenate", "keras.layers.add": "Add"}
+
+
+@dataclass
+class Found:
+    """A model definition closed by the finder: converted, or not with the reason."""
+
+    var: str
+    stmts: list[ast.stmt]
+    model: ModelDef | None = None
+    error: Unsupported | None = None
+
+
+@dataclass
+class _Draft:
+    """A Sequential model being assembled from ``Sequential([...])`` and ``.add`` calls."""
+
+    var: str
+    stmts: list[ast.stmt]
+    loc: Loc
+    syms: Syms = field(default_factory=Syms)
+    layers: list[LayerCall] = field(default_factory=list)
+    shape: tuple[Dim, ...] | None = None
+    error: Unsupported | None = None
+
+
+@dataclass
+class _GNode:
+    """A value of a functional graph: an Input (``node`` is None) or a layer's output."""
+
+    node: Node | None
+    producers: list[int]
+    stmt: ast.stmt
+    var: str = ""
+    shape: tuple[Dim, ...] = ()
+    params: dict[str, str] = field(default_factory=dict)
+
+
+class ModelFinder:
+    """Collects the model definitions of one scope, statement by statement."""
+
+    def __init__(self, parser: LayerParser) -> None:
+        self.parser = parser
+        self.drafts: dict[str, _Draft] = {}
+        self.graph: list[_GNode] = []
+        self.tensors: dict[str, int | Unsupported] = {}
+        self.claimed: set[int] = set()
+        self.failed_stmts: dict[int, tuple[ast.stmt, Unsupported]] = {}
+
+    # -- statements -----------------------------------------------------------------------
+    def feed(self, stmt: ast.stmt) -> tuple[bool, list[Found]]:
+        """Take ``stmt`` if it builds a model: (taken, the models it closes)."""
+        found = self._close_read(stmt)
+        if isinstance(stmt, ast.Return) and isinstance(stmt.value, ast.Call):
+            return self._returned(stmt, stmt.value, found)
+        if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call):
+            return self._method(stmt, stmt.value), found
+        target = _single_target(stmt)
+        if target is None:
+            return False, found
+        if target in self.drafts:
+            found.append(self._close(target))
+        value = stmt.value  # type: ignore[attr-defined]
+        dotted = self.parser.dotted(value.func) if isinstance(value, ast.Call) else None
+        if (isinstance(value, ast.Name) and value.id in self.tensors) or (
+            isinstance(value, ast.Call)
+            and (self.parser.is_input(value) or self._is_layer_application(value))
+        ):
+            self._tensor_stmt(target, stmt, value)
+            return True, found
+        self.tensors.pop(target, None)
+        if dotted == "keras.Sequential":
+            self._start(target, stmt, value)  # type: ignore[arg-type]
+            return True, found
+        if dotted == "keras.Model":
+            found.append(self._functional(target, stmt, value))  # type: ignore[arg-type]
+            return True, found
+        return False, found
+
+    def finish(self) -> list[Found]:
+        """Close every open draft; report layer calls that no model used."""
+        found = [self._close(var) for var in list(self.drafts)]
+        for index, gnode in enumerate(self.graph):
+            if index not in self.claimed and id(gnode.stmt) not in self.failed_stmts:
+                error = Unsupported(gnode.stmt, "Keras layer call not used by any keras.Model")
+                self.failed_stmts[id(gnode.stmt)] = (gnode.stmt, error)
+        for stmt, error in self.failed_stmts.values():
+            found.append(Found("", [stmt], error=error))
+        self.failed_stmts.clear()
+        return found
+
+    def tensor_read(self, stmt: ast.stmt) -> str | None:
+        """The name of a Keras tensor that a non-model statement reads, if any."""
+        for node in ast.walk(stmt):
+            if isinstance(node, ast.Name) and node.id in self.tensors:
+                return node.id
+        return None
+
+    # -- Sequential -------------------------------------------------------------------------
+    def _start(self, var: str, stmt: ast.stmt, call: ast.Call) -> None:
+        draft = _Draft(var, [stmt], self.parser.loc(call))
+        self.drafts[var] = draft
+        items = call.args[0] if call.args else None
+        items = next((k.value for k in call.keywords if k.arg == "layers"), items)
+        if items is None:
+            return
+        if not isinstance(items, ast.List | ast.Tuple):
+            draft.error = Unsupported(items, "Sequential(...) needs a list of layers written out")
+            return
+        for item in items.elts:
+            self._add(draft, item)
+
+    def _add(self, draft: _Draft, item: ast.expr) -> None:
+        if draft.error is not None:
+            return
+        try:
+            if not isinstance(item, ast.Call):
+                raise Unsupported(item, f"{self.parser.text(item)}: write the layer call in place")
+            if self.parser.is_input(item):
+                if draft.layers or draft.shape is not None:
+                    raise Unsupported(item, "keras.Input must come first")
+                draft.shape = self.parser.input_shape(item, draft.syms)
+                return
+            layer, shape = self.parser.layer(item, draft.syms)
+            if shape is not None and not draft.layers and draft.shape is None:
+                draft.shape = shape
+            draft.layers.append(layer)
+        except Unsupported as err:
+            draft.error = err
+
+    def _method(self, stmt: ast.stmt, call: ast.Call) -> bool:
+        func = call.func
+        if not (isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name)):
+            return False
+        draft = self.drafts.get(func.value.id)
+        if draft is None or func.attr not in ("add", "build") or len(call.args) != 1:
+            return False
+        draft.stmts.append(stmt)
+        if func.attr == "add":
+            self._add(draft, call.args[0])
+        elif draft.error is None:
+            try:
+                draft.shape = self.parser.shape(call.args[0], draft.syms, batch=True)
+            except Unsupported as err:
+                draft.error = err
+        return True
+
+    def _close(self, var: str) -> Found:
+        draft = self.drafts.pop(var)
+        if draft.error is None and not draft.layers:
+            draft.error = Unsupported(draft.stmts[0], f"the Sequential model {var} has no layers")
+        if draft.error is None and draft.shape is None:
+            message = (
+                f"the model {var or 'returned here'} has no input shape: start it with "
+                "keras.Input(shape=...) (or give the first layer input_shape=...)"
+            )
+            draft.error = Unsupported(draft.stmts[0], message)
+        if draft.error is not None:
+            return Found(var, draft.stmts, error=draft.error)
+        nodes = [Node(layer, ["x"], "x") for layer in draft.layers]
+        model = ModelDef(var, "x", draft.shape, nodes, "x", draft.loc, False, draft.syms.params)  # type: ignore[arg-type]
+        return Found(var, draft.stmts, model=model)
+
+    def _close_read(self, stmt: ast.stmt) -> list[Found]:
+        """Drafts that ``stmt`` uses other than by ``.add``/``.build`` are complete."""
+        if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call):
+            func = stmt.value.func
+            if isinstance(func, ast.Attribute) and func.attr in ("add", "build"):
+                return []
+        read = {n.id for n in ast.walk(stmt) if isinstance(n, ast.Name)}
+        return [self._close(var) for var in list(self.drafts) if var in read]
+
+    def _returned(
+        self, stmt: ast.stmt, call: ast.Call, found: list[Found]
+    ) -> tuple[bool, list[Found]]:
+        dotted = self.parser.dotted(call.func)
+        if dotted == "keras.Sequential":
+            self._start("", stmt, call)
+            found.append(self._close(""))
+            return True, found
+        if dotted == "keras.Model":
+            found.append(self._functional("", stmt, call))
+            return True, found
+        return False, found
+
+    # -- functional API -----------------------------------------------------------------------
+    def _is_layer_application(self, call: ast.Call) -> bool:
+        if isinstance(call.func, ast.Call):
+            return self.parser.layer_kind(call.func.func) is not None
+        return self.parser.dotted(call.func) in _MERGE_HELPERS
+
+    def _tensor_stmt(self, target: str, stmt: ast.stmt, call: ast.expr) -> None:
+        try:
+            if isinstance(call, ast.Name):  # skip = x: another name for the same tensor
+                source = self._apply(call, target, stmt, False, [0])
+                alias = LayerCall(ALIAS, {}, self.parser.loc(stmt), self.parser.text(stmt))
+                node = Node(alias, [self._name(source)], target)
+                self.graph.append(_GNode(node, [source], stmt))
+                self.tensors[target] = len(self.graph) - 1
+                return
+            if self.parser.is_input(call):
+                syms = Syms()
+                shape = self.parser.input_shape(call, syms)  # type: ignore[arg-type]
+                self.graph.append(_GNode(None, [], stmt, target, shape, syms.params))
+                self.tensors[target] = len(self.graph) - 1
+                return
+            read = {n.id for n in ast.walk(call) if isinstance(n, ast.Name)}
+            merges = any(isinstance(n, ast.List | ast.Tuple) for n in ast.walk(call))
+            temp = target in read or merges
+            self.tensors[target] = self._apply(call, target, stmt, temp, [0])
+        except Unsupported as err:
+            self.tensors[target] = err
+            self.failed_stmts[id(stmt)] = (stmt, err)
+
+    def _apply(
+        self, expr: ast.expr, target: str, stmt: ast.stmt, temp: bool, count: list[int]
+    ) -> int:
+        """Graph nodes for a (possibly nested) layer application; returns the output's index.
+
+        The outermost application writes ``target``; nested ones write ``target`` too, or
+        fresh names ``target_1, ...`` when ``temp`` (the expression reads ``target`` or merges).
+        """
+        if isinstance(expr, ast.Name):
+            index = self.tensors.get(expr.id)
+            if index is None:
+                raise Unsupported(
+                    expr, f"{expr.id} is not a Keras tensor from keras.Input or a layer"
+                )
+            if isinstance(index, Unsupported):
+                raise index
+            return index
+        if not isinstance(expr, ast.Call) or not self._is_layer_application(expr):
+            raise Unsupported(expr, f"{self.parser.text(expr)} is not a layer applied to a tensor")
+        syms = Syms()
+        if isinstance(expr.func, ast.Call):
+            layer, _ = self.parser.layer(expr.func, syms)
+            args = expr.args
+            if len(args) != 1 or expr.keywords:
+                raise Unsupported(expr, f"{layer.kind}: apply the layer to one tensor (or list)")
+        else:  # layers.concatenate([a, b], axis=...): the merge layer and its inputs in one call
+            kind = _MERGE_HELPERS[self.parser.dotted(expr.func) or ""]
+            call = ast.copy_location(ast.Call(expr.func, [], expr.keywords), expr)
+            layer, _ = self.parser.layer(call, syms, kind)
+            args = expr.args[:1]
+        merge = self.parser.defs[layer.kind].merge
+        sources = args[0].elts if merge and isinstance(args[0], ast.List | ast.Tuple) else None
+        if merge and sources is None:
+            raise Unsupported(expr, f"{layer.kind} takes a list of tensors, e.g. [a, b]")
+        number = count[0]
+        count[0] += 1
+        producers = [self._apply(e, target, stmt, temp, count) for e in (sources or args)]
+        output = target if number == 0 or not temp else f"{target}_{number}"
+        node = Node(layer, [self._name(p) for p in producers], output)
+        self.graph.append(_GNode(node, producers, stmt, params=syms.params))
+        return len(self.graph) - 1
+
+    def _name(self, index: int) -> str:
+        gnode = self.graph[index]
+        return gnode.node.output if gnode.node else gnode.var
+
+    def _functional(self, var: str, stmt: ast.stmt, call: ast.Call) -> Found:
+        try:
+            given = dict(zip(("inputs", "outputs"), call.args, strict=False))
+            given.update({k.arg: k.value for k in call.keywords if k.arg in ("inputs", "outputs")})
+            if set(given) != {"inputs", "outputs"}:
+                raise Unsupported(call, "keras.Model needs inputs= and outputs=")
+            inputs, outputs = (_single(given[k]) for k in ("inputs", "outputs"))
+            if not isinstance(inputs, ast.Name):
+                raise Unsupported(call, "keras.Model: inputs must name the keras.Input tensor")
+            out_index = self._apply(outputs, "outputs", stmt, True, [0])
+            in_index = self._apply(inputs, "", stmt, False, [0])
+        except Unsupported as err:
+            return Found(var, [stmt], error=err)
+        reached = self._reach(out_index)
+        inputs_reached = [i for i in reached if self.graph[i].node is None]
+        if inputs_reached != [in_index]:
+            error = Unsupported(call, "only models with a single keras.Input are supported")
+            return Found(var, self._stmts(reached) + [stmt], error=error)
+        self.claimed.update(reached)
+        source = self.graph[in_index]
+        params: dict[str, str] = {}
+        for i in reached:
+            params.update(self.graph[i].params)
+        nodes = [self.graph[i].node for i in reached if self.graph[i].node is not None]
+        model = ModelDef(
+            var,
+            self._name(in_index),
+            source.shape,
+            nodes,  # type: ignore[arg-type]
+            self._name(out_index),
+            self.parser.loc(call),
+            True,
+            params,
+        )
+        return Found(var, self._stmts(reached) + [stmt], model=model)
+
+    def _reach(self, index: int) -> list[int]:
+        seen: set[int] = set()
+        todo = [index]
+        while todo:
+            i = todo.pop()
+            if i not in seen:
+                seen.add(i)
+                todo += self.graph[i].producers
+        return sorted(seen)
+
+    def _stmts(self, indices: list[int]) -> list[ast.stmt]:
+        stmts: list[ast.stmt] = []
+        for i in indices:
+            if self.graph[i].stmt not in stmts:
+                stmts.append(self.graph[i].stmt)
+        return stmts
+
+
+def _single(expr: ast.expr) -> ast.expr:
+    """``x`` from ``x``, ``[x]`` or ``(x,)``; several tensors are not supported."""
+    if isinstance(expr, ast.List | ast.Tuple):
+        if len(expr.elts) != 1:
+            raise Unsupported(expr, "models with several inputs or outputs are not supported")
+        return expr.elts[0]
+    return expr
+
+
+def _single_target(stmt: ast.stmt) -> str | None:
+    if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1:
+        target = stmt.targets[0]
+        if isinstance(target, ast.Name):
+            return target.id
+    return None

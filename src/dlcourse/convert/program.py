@@ -1,0 +1,479 @@
+"""Convert a Keras program (a ``.py`` file or a notebook's code cells) statement by statement.
+
+Statements that build a model become an ``nn.Module`` class; ``compile``/``fit``/... become
+PyTorch code; statements without Keras are kept byte for byte; anything else that uses
+Keras is commented out and listed in the report. Edits are made on the source lines, so
+comments and formatting outside the converted statements survive.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+import re
+from dataclasses import dataclass, field
+
+from dlcourse.convert.builder import snake_case
+from dlcourse.convert.consts import Constants, bound_names
+from dlcourse.convert.edits import Edits
+from dlcourse.convert.emit import ModelPlan, emit_model
+from dlcourse.convert.helpers import helpers_code, helpers_imports, import_block
+from dlcourse.convert.ir import ModelDef, Unsupported
+from dlcourse.convert.models import Found, ModelFinder
+from dlcourse.convert.names import Aliases, is_keras_module
+from dlcourse.convert.parse import LayerParser
+from dlcourse.convert.report import Loc, Report
+from dlcourse.convert.rewrite import ExpressionRewriter
+from dlcourse.convert.training import CompileConverter
+from dlcourse.convert.units import Unit
+
+_COMPOUND = (ast.If, ast.For, ast.AsyncFor, ast.While, ast.With, ast.AsyncWith, ast.Try)
+
+
+@dataclass
+class _Where:
+    """Where a statement is: its unit, top-level statement, enclosing block and scope."""
+
+    unit: int
+    top: ast.stmt
+    block: list[ast.stmt]
+    scope: _Scope
+
+
+@dataclass
+class _Scope:
+    """A module or function body: its constants, models and the model definitions in progress."""
+
+    consts: Constants
+    finder: ModelFinder
+    parent: _Scope | None = None
+    function: str | None = None
+    models: dict[str, ModelDef | None] = field(default_factory=dict)
+    """Model variables: their definition, or None when compiled here but defined elsewhere."""
+    failed: dict[str, Loc] = field(default_factory=dict)
+
+    def model(self, var: str) -> tuple[bool, ModelDef | None]:
+        """(is ``var`` a converted model here, its definition when known)."""
+        scope: _Scope | None = self
+        while scope is not None:
+            if var in scope.models:
+                return True, scope.models[var]
+            scope = scope.parent
+        return False, None
+
+    def failed_model(self, var: str) -> Loc | None:
+        scope: _Scope | None = self
+        while scope is not None:
+            if var in scope.failed:
+                return scope.failed[var]
+            scope = scope.parent
+        return None
+
+
+@dataclass
+class _Pending:
+    """A model whose class is written once every compile call is known (folding)."""
+
+    model: ModelDef
+    class_name: str
+    factory: str
+    anchor: ast.stmt
+
+
+@dataclass
+class Result:
+    """The converted units, the helpers (and the unit they must precede), and the report."""
+
+    sources: list[str]
+    helpers: str | None
+    helpers_before: int
+    report: Report
+    models: list[ModelPlan]
+
+
+class Converter:
+    """Converts a list of units that share one module namespace (a file, or a notebook)."""
+
+    def __init__(self, units: list[Unit], origin: str, notebook: bool) -> None:
+        self.units, self.origin, self.notebook = units, origin, notebook
+        self.report = Report()
+        self.aliases = Aliases()
+        self.parser = LayerParser(self.aliases)
+        self.compiler = CompileConverter(self.aliases)
+        self.where: dict[int, _Where] = {}
+        self.edits = Edits(units)
+        self.pending: list[_Pending] = []
+        self.plans: list[ModelPlan] = []
+        self.factories: dict[str, ModelDef] = {}
+        self.failed_factories: dict[str, Loc] = {}
+        self.recipes: dict[str, tuple[ast.stmt, bool]] = {}
+        self.history: set[str] = set()
+        self.helpers: set[str] = set()
+        self.helpers_at: tuple[int, ast.stmt] | None = None
+        self.imports: set[str] = set()
+        self.imports_at: tuple[int, ast.stmt] | None = None
+        self.taken: set[str] = {
+            n.id if isinstance(n, ast.Name) else n.name
+            for u in units
+            if u.tree
+            for n in ast.walk(u.tree)
+            if isinstance(n, ast.Name | ast.FunctionDef | ast.ClassDef)
+        }
+        self.np_imported = False
+
+    # -- driver -------------------------------------------------------------------------------
+    def run(self) -> Result:
+        """Convert every unit; the report lists what was left and what changed."""
+        for unit in self.units:
+            for node in ast.walk(unit.tree) if unit.tree else ():
+                if isinstance(node, ast.Import | ast.ImportFrom):
+                    self.aliases.add(node)
+                    self.np_imported |= any(
+                        a.name == "numpy" and a.asname == "np" for a in node.names
+                    ) and isinstance(node, ast.Import)
+        self.taken -= set(self.aliases.names)  # Keras's own names go away with its imports
+        module = self._scope(None, None)
+        for u, unit in enumerate(self.units):
+            if unit.tree is not None:
+                for stmt in unit.tree.body:
+                    self._statement(stmt, _Where(u, stmt, unit.tree.body, module))
+        self._end_scope(module)
+        self._finish_recipes()
+        self._write_models()
+        if not self.aliases.names and not self.pending:
+            self.report.note(Loc(self.origin, 1), "no Keras code found: nothing to convert")
+        return self._result()
+
+    def _scope(self, parent: _Scope | None, function: str | None) -> _Scope:
+        consts = Constants(self.aliases, parent.consts if parent else None)
+        return _Scope(consts, ModelFinder(self.parser), parent, function)
+
+    def _statement(self, stmt: ast.stmt, where: _Where) -> None:
+        self.where[id(stmt)] = where
+        self.edits.register(stmt, where.unit, where.block)
+        scope = where.scope
+        self.parser.at(self.units[where.unit], scope.consts)
+        if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef):
+            inner = self._scope(scope, stmt.name)
+            for child in stmt.body:
+                self._statement(child, _Where(where.unit, where.top, stmt.body, inner))
+            self._end_scope(inner)
+        elif isinstance(stmt, ast.ClassDef):
+            self._class(stmt, where)
+        else:
+            taken, found = scope.finder.feed(stmt)
+            self._found(found, scope)
+            if isinstance(stmt, _COMPOUND):
+                self._compound(stmt, where)
+            elif not taken:
+                self._simple(stmt, where)
+        scope.consts.learn(stmt)
+
+    def _end_scope(self, scope: _Scope) -> None:
+        self._found(scope.finder.finish(), scope)
+
+    # -- statements ---------------------------------------------------------------------------
+    def _class(self, stmt: ast.ClassDef, where: _Where) -> None:
+        use = self.aliases.first_use(ast.Module(stmt.bases + stmt.keywords, []))  # type: ignore[arg-type]
+        if use is not None:
+            self._leave(stmt, use[0], f"subclassing {use[1]} is not converted")
+            return
+        for child in stmt.body:
+            if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef):
+                self._statement(child, _Where(where.unit, where.top, stmt.body, where.scope))
+
+    def _compound(self, stmt: ast.stmt, where: _Where) -> None:
+        headers = [
+            getattr(stmt, name)
+            for name in ("test", "iter", "target")
+            if getattr(stmt, name, None) is not None
+        ]
+        headers += [item.context_expr for item in getattr(stmt, "items", [])]
+        for header in headers:
+            problem = self._problem(header, where.scope)
+            if problem:
+                self.report.not_converted(self._loc(problem[0], where), problem[1])
+        bodies = [stmt.body, getattr(stmt, "orelse", []), getattr(stmt, "finalbody", [])]
+        bodies += [h.body for h in getattr(stmt, "handlers", [])]
+        for body in bodies:
+            for child in body:
+                self._statement(child, _Where(where.unit, where.top, body, where.scope))
+
+    def _problem(self, expr: ast.AST, scope: _Scope) -> tuple[ast.AST, str] | None:
+        """A Keras construct (or model use) in a header the converter cannot rewrite."""
+        use = self.aliases.first_use(expr)
+        if use:
+            return use[0], f"{use[1]} in a compound statement's header is not converted"
+        for node in ast.walk(expr):
+            if isinstance(node, ast.Name) and scope.model(node.id)[0]:
+                return node, f"use of the model {node.id} here is not converted"
+        return None
+
+    def _simple(self, stmt: ast.stmt, where: _Where) -> None:
+        scope = where.scope
+        if isinstance(stmt, ast.Import | ast.ImportFrom):
+            self._import(stmt, where)
+            return
+        call = stmt.value if isinstance(stmt, ast.Expr | ast.Assign) else None
+        if isinstance(stmt, ast.Assign) and self.compiler.is_recipe(call):  # type: ignore[arg-type]
+            names = bound_names(stmt)
+            if len(names) == 1:
+                self.compiler.recipes[names[0]] = call  # type: ignore[assignment]
+                self.recipes[names[0]] = (stmt, False)
+                return
+        is_call = isinstance(stmt, ast.Expr) and isinstance(call, ast.Call)
+        if is_call and self._statement_call(stmt, call, where):  # type: ignore[arg-type]
+            return
+        if isinstance(stmt, ast.Return) and scope.function and isinstance(stmt.value, ast.Name):
+            known, model = scope.model(stmt.value.id)
+            if known and model is not None:
+                self.factories[scope.function] = model
+            failed = scope.failed_model(stmt.value.id)
+            if failed:
+                self.failed_factories[scope.function] = failed
+        tensor = scope.finder.tensor_read(stmt)
+        if tensor:
+            self._leave(stmt, stmt, f"uses the Keras tensor {tensor} outside a model definition")
+            return
+        for node in ast.walk(stmt):
+            if isinstance(node, ast.Name) and scope.failed_model(node.id):
+                loc = scope.failed_model(node.id)
+                self._leave(stmt, node, f"uses {node.id}, whose model was not converted ({loc})")
+                return
+        rewriter = ExpressionRewriter(self.aliases, lambda var: scope.model(var)[0], self.history)
+        try:
+            new = rewriter.visit(copy.deepcopy(stmt))
+            use = self.aliases.first_use(new)
+            if use:
+                raise Unsupported(use[0], f"{use[1]} is not converted")
+        except Unsupported as err:
+            self._leave(stmt, err.node or stmt, err.message)
+            return
+        self._rebind(stmt, scope)
+        if rewriter.changed:
+            self._use(where, rewriter.helpers, rewriter.imports)
+            for message in rewriter.notes:
+                self.report.note(self._loc(stmt, where), message)
+            value = getattr(new, "value", None)
+            func = value.func if isinstance(value, ast.Call) else None
+            if isinstance(func, ast.Name) and func.id == "fit":
+                self.history.update(bound_names(new))
+            self._set(stmt, self._keras_comment(stmt) + ast.unparse(new).splitlines())
+
+    def _rebind(self, stmt: ast.stmt, scope: _Scope) -> None:
+        """Track ``model = factory()`` and forget model names bound to something else."""
+        names = bound_names(stmt)
+        value = getattr(stmt, "value", None)
+        factory, failed = None, None
+        if isinstance(value, ast.Call) and isinstance(value.func, ast.Name):
+            factory = self.factories.get(value.func.id)
+            failed = self.failed_factories.get(value.func.id)
+        for name in names:
+            scope.failed.pop(name, None)
+            scope.models.pop(name, None)
+            if len(names) == 1 and factory is not None:
+                scope.models[name] = factory
+            elif len(names) == 1 and failed is not None:
+                scope.failed[name] = failed
+
+    def _statement_call(self, stmt: ast.stmt, call: ast.Call, where: _Where) -> bool:
+        """Statements converted as a whole: compile, seeding, clear_session."""
+        func = call.func
+        scope = where.scope
+        dotted = self.aliases.resolve(func)
+        if dotted == "keras.utils.set_random_seed" and len(call.args) == 1 and not call.keywords:
+            seed = ast.unparse(call.args[0])
+            self._use(where, set(), {"import random", "import numpy as np", "import torch"})
+            lines = [
+                f"random.seed({seed})",
+                f"np.random.seed({seed})",
+                f"torch.manual_seed({seed})",
+            ]
+            self._set(stmt, self._keras_comment(stmt) + lines)
+            return True
+        if dotted == "keras.backend.clear_session":
+            self.report.note(
+                self._loc(stmt, where), "clear_session() dropped: PyTorch has no global session"
+            )
+            self._set(stmt, [])
+            return True
+        if not (isinstance(func, ast.Attribute) and func.attr == "compile"):
+            return False
+        if not isinstance(func.value, ast.Name):
+            return False
+        var = func.value.id
+        if scope.failed_model(var):
+            self._leave(stmt, stmt, f"{var}.compile: the model {var} was not converted")
+            return True
+        _, model = scope.model(var)
+        try:
+            compiled = self.compiler.convert(var, call, model)
+        except Unsupported as err:
+            self._leave(stmt, err.node or stmt, err.message)
+            return True
+        scope.models.setdefault(var, model)
+        for name in compiled.consumed:
+            self.recipes[name] = (self.recipes[name][0], True)
+        for note in compiled.notes:
+            self.report.note(self._loc(stmt, where), note)
+        self._use(where, set(), {"import torch", "from torch import nn"})
+        self._set(stmt, self._keras_comment(stmt) + compiled.lines)
+        return True
+
+    def _import(self, stmt: ast.Import | ast.ImportFrom, where: _Where) -> None:
+        if isinstance(stmt, ast.ImportFrom):
+            keras = not stmt.level and is_keras_module(stmt.module or "")
+            kept = [] if keras else stmt.names
+        else:
+            kept = [a for a in stmt.names if not is_keras_module(a.name)]
+        if len(kept) == len(stmt.names):
+            return
+        if self.imports_at is None and where.scope.parent is None:
+            self.imports_at = (where.unit, where.top)
+        if kept:
+            self._set(stmt, [ast.unparse(type(stmt)(**{**stmt.__dict__, "names": kept}))])
+        else:
+            self._set(stmt, [])
+
+    # -- models -------------------------------------------------------------------------------
+    def _found(self, found: list[Found], scope: _Scope) -> None:
+        for item in found:
+            if item.model is not None:
+                try:
+                    self._accept(item, scope)
+                    continue
+                except Unsupported as err:
+                    item.error = err
+            error = item.error
+            assert error is not None
+            loc = error.loc or self._locate(error.node, item.stmts)
+            self.report.not_converted(loc, error.message)
+            header = f"model {item.var} not converted: " if item.var else ""
+            for stmt in item.stmts:
+                self.edits.comment_out(stmt, header + error.message)
+            if item.var:
+                scope.failed[item.var] = loc
+                scope.models.pop(item.var, None)
+
+    def _accept(self, item: Found, scope: _Scope) -> None:
+        model = item.model
+        assert model is not None
+        base = item.var or re.sub(r"^(build|make|create|get)_", "", scope.function or "model")
+        class_name = self._fresh("".join(p.capitalize() for p in base.split("_") if p) or "Model")
+        factory = self._fresh(f"create_{snake_case(class_name)}", f"new_{snake_case(class_name)}")
+        emit_model(model, class_name, factory)  # fails here (Unsupported) if it cannot be built
+        for node in model.nodes:
+            for converted, message in node.layer.notes:
+                if converted:
+                    self.report.note(node.layer.loc, message)
+                else:
+                    self.report.not_converted(node.layer.loc, message)
+        for stmt in item.stmts[:-1]:
+            self._set(stmt, [])
+        self.pending.append(_Pending(model, class_name, factory, item.stmts[-1]))
+        if item.var:
+            scope.models[item.var] = model
+            scope.failed.pop(item.var, None)
+        elif scope.function:
+            self.factories[scope.function] = model
+
+    def _fresh(self, *names: str) -> str:
+        """The first of ``names`` not used in the program (numbered if all are)."""
+        for name in names:
+            if name not in self.taken:
+                self.taken.add(name)
+                return name
+        count = 2
+        while f"{names[0]}{count}" in self.taken:
+            count += 1
+        self.taken.add(f"{names[0]}{count}")
+        return f"{names[0]}{count}"
+
+    def _write_models(self) -> None:
+        for item in self.pending:
+            where = self.where[id(item.anchor)]
+            plan = emit_model(item.model, item.class_name, item.factory)
+            self.plans.append(plan)
+            self.imports |= {"import torch", "from torch import nn"}
+            if plan.uses_functional:
+                self.imports.add("import torch.nn.functional as F")
+            args = ", ".join(f"{k}={v}" for k, v in item.model.params.items())
+            make = f"{item.factory}({args})"
+            line = f"{item.model.var} = {make}" if item.model.var else f"return {make}"
+            class_lines = plan.code.rstrip("\n").splitlines()
+            if where.top is item.anchor:
+                self._set(item.anchor, ["", "", *class_lines, "", "", line])
+            else:
+                self.edits.insert(where.unit, where.top, 2, ["", "", *class_lines, "", ""])
+                self._set(item.anchor, [line])
+            if self.imports_at is None:
+                self.imports_at = (where.unit, where.top)
+
+    def _finish_recipes(self) -> None:
+        for name, (stmt, consumed) in self.recipes.items():
+            if consumed:
+                comment = f"# Keras: {self.edits.one_line(stmt)} (made in compile below)"
+                self._set(stmt, [comment])
+            else:
+                self._leave(stmt, stmt, f"{name} is not used by a converted compile()")
+
+    # -- edits --------------------------------------------------------------------------------
+    def _use(self, where: _Where, helpers: set[str], imports: set[str]) -> None:
+        self.imports |= imports
+        if helpers:
+            self.imports |= helpers_imports(helpers)
+            self.helpers |= helpers
+            if self.helpers_at is None:
+                self.helpers_at = (where.unit, where.top)
+
+    def _loc(self, node: ast.AST, where: _Where) -> Loc:
+        return self.units[where.unit].loc(node)
+
+    def _locate(self, node: ast.AST | None, stmts: list[ast.stmt]) -> Loc:
+        """Where ``node`` is, given the statements it may belong to."""
+        for stmt in stmts:
+            if node is None or any(n is node for n in ast.walk(stmt)):
+                return self._loc(node or stmt, self.where[id(stmt)])
+        return self._loc(stmts[0], self.where[id(stmts[0])])
+
+    def _keras_comment(self, stmt: ast.stmt) -> list[str]:
+        return [f"# Keras: {self.edits.one_line(stmt)}"]
+
+    def _leave(self, stmt: ast.stmt, node: ast.AST, message: str) -> None:
+        """Comment ``stmt`` out and report ``message`` at ``node``'s line."""
+        where = self.where[id(stmt)]
+        self.report.not_converted(
+            self._loc(node if hasattr(node, "lineno") else stmt, where), message
+        )
+        self.edits.comment_out(stmt, message)
+
+    def _set(self, stmt: ast.stmt, lines: list[str]) -> None:
+        self.edits.replace(stmt, lines)
+
+    def _result(self) -> Result:
+        helpers = helpers_code(self.helpers) if self.helpers else None
+        if self.imports_at is None and self.imports:
+            first = next(
+                (
+                    (u, unit.tree.body[0])
+                    for u, unit in enumerate(self.units)
+                    if unit.tree and unit.tree.body
+                ),
+                None,
+            )
+            self.imports_at = first
+        if self.imports_at is not None and self.imports:
+            block = import_block(self.imports, self.np_imported)
+            self.edits.insert(*self.imports_at, 0, [*block, ""])
+        before = 0
+        if helpers and self.helpers_at is not None:
+            if self.notebook:  # a cell of its own, after the imports when they come first
+                before = self.helpers_at[0]
+                if self.imports_at is not None and self.imports_at[0] < before:
+                    before = self.imports_at[0] + 1
+            else:
+                self.edits.insert(*self.helpers_at, 1, ["", "", *helpers.splitlines(), "", ""])
+        self.edits.fill_empty_blocks()
+        sources = [self.edits.render(u) for u in range(len(self.units))]
+        helpers_out = helpers if self.notebook else None
+        return Result(sources, helpers_out, before, self.report, self.plans)

@@ -170,7 +170,7 @@ def _render(model: ModelDef, b: Builder, name: str, factory: str, out: Value) ->
         f'    """A new `{name}`; `weights`: a state_dict file (`dlcourse convert --weights`)."""',
         f"    model = {name}({', '.join(params)})",
         "    if weights is not None:",
-        '        model.load_state_dict(torch.load(weights, map_location="cpu"))',
+        '        model.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))',
         "    return model",
     ]
     return "\n".join(lines) + "\n"

@@ -15,7 +15,7 @@ def test_record_prints_outside_the_runner(capsys, monkeypatch):
     monkeypatch.delenv("DLCOURSE_RECORD_FILE", raising=False)
     assert record(accuracy=0.5, epochs=3) == {"accuracy": 0.5, "epochs": 3}
     out = capsys.readouterr().out
-    assert "accuracy = 0.5000" in out and "epochs = 3" in out
+    assert "accuracy = 0.5" in out and "epochs = 3" in out
 
 
 def test_record_appends_json_lines_for_the_runner(tmp_path, monkeypatch):

@@ -214,3 +214,10 @@ def test_loading_a_missing_or_corrupt_checkpoint_says_what_to_do(tmp_path):
     bad.write_bytes(b"not a checkpoint")
     with pytest.raises(ValueError, match="not a readable checkpoint"):
         load_model(bad, small_net())
+
+
+def test_verbose_false_prints_nothing(capsys):
+    train_run(epochs=3, verbose=False)
+    assert capsys.readouterr().out == ""
+    train_run(epochs=3)
+    assert "epoch 3/3" in capsys.readouterr().out

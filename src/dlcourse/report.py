@@ -29,7 +29,7 @@ def record(**metrics: object) -> dict[str, float | int | str]:
     """
     cleaned = {name: _clean(name, value) for name, value in metrics.items()}
     for name, value in cleaned.items():
-        shown = f"{value:.4f}" if isinstance(value, float) else str(value)
+        shown = f"{value:.4g}" if isinstance(value, float) else str(value)
         print(f"[record] {name} = {shown}")
     path = os.environ.get(RECORD_ENV)
     if path:

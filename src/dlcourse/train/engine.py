@@ -165,6 +165,7 @@ def fit(
     checkpoint: str | Path | None = None,
     resume: bool = True,
     progress: bool | None = None,
+    verbose: bool = True,
     metadata: dict[str, Any] | None = None,
 ) -> History:
     """Train ``model`` for up to ``epochs`` epochs and return the per-epoch :class:`History`.
@@ -176,6 +177,8 @@ def fit(
       with ``resume=True`` an existing one is continued, so an interrupted run picks up
       where it stopped and ends with the same weights as an uninterrupted one.
     - ``progress``: tqdm bars; by default shown to people, not in headless runs.
+    - ``verbose``: without bars, print about ten epoch lines and why training stopped;
+      ``False`` prints nothing (e.g. when training many models in a loop).
     """
     if epochs < 1:
         raise ValueError(f"epochs must be at least 1, got {epochs}")
@@ -186,7 +189,8 @@ def fit(
     path = Path(checkpoint) if checkpoint is not None else None
     if path is not None and resume and path.exists():
         start, history = _resume(path, model, optimizer, scheduler, train, early_stopping)
-        print(f"Resumed from {path} after epoch {start}.")
+        if verbose:
+            print(f"Resumed from {path} after epoch {start}.")
     if history.stopped_early or start >= epochs:
         if early_stopping is not None:
             early_stopping.restore(model)
@@ -228,13 +232,14 @@ def fit(
                 )
             epoch_bar.update(1)
             epoch_bar.set_postfix({k: f"{v:.4g}" for k, v in record.items() if k != "epoch"})
-            if not show and (epoch % log_every == 0 or epoch == epochs or stop):
+            if verbose and not show and (epoch % log_every == 0 or epoch == epochs or stop):
                 print(_log_line(record, epochs))
-            if stop:
+            if stop and verbose:
                 print(
                     f"Early stopping after epoch {epoch}: best {early_stopping.monitor} "
                     f"{early_stopping.best:.4g} at epoch {early_stopping.best_epoch}."
                 )
+            if stop:
                 break
     finally:
         batch_bar.close()

@@ -9,6 +9,7 @@ import numpy as np
 import torch
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.image import AxesImage
 
 from dlcourse.train.history import History
 
@@ -21,6 +22,15 @@ def to_display(image: torch.Tensor | np.ndarray) -> np.ndarray:
     return array
 
 
+def _draw_image(ax: Axes, image: torch.Tensor | np.ndarray, cmap: object) -> AxesImage:
+    """``imshow`` without ticks; ``cmap`` applies to single-channel images only."""
+    array = to_display(image)
+    shown = ax.imshow(array, cmap=cmap if array.ndim == 2 else None)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    return shown
+
+
 def show_image(
     image: torch.Tensor | np.ndarray,
     title: str = "",
@@ -29,13 +39,10 @@ def show_image(
 ) -> Axes:
     """One image, grey for a single channel, with an optional colour bar of pixel values."""
     ax = ax or plt.figure(figsize=(4, 4)).gca()
-    array = to_display(image)
-    shown = ax.imshow(array, cmap="gray" if array.ndim == 2 else None)
+    shown = _draw_image(ax, image, "gray")
     if colorbar:
         ax.figure.colorbar(shown, ax=ax, label="pixel value")
     ax.set_title(title)
-    ax.set_xticks([])
-    ax.set_yticks([])
     return ax
 
 
@@ -52,7 +59,7 @@ def image_grid(
     for i, ax in enumerate(np.ravel(axes)):
         ax.axis("off")
         if i < len(images):
-            ax.imshow(to_display(images[i]), cmap=plt.cm.binary)
+            _draw_image(ax, images[i], plt.cm.binary)
             ax.set_title(class_names[int(labels[i])], fontsize=9)
     fig.suptitle(title)
     fig.tight_layout()
@@ -72,9 +79,7 @@ def prediction_panel(
     predicted = int(probs.argmax())
     colour = "tab:blue" if predicted == true_label else "tab:red"
     image_ax, bar_ax = axes
-    image_ax.imshow(to_display(image), cmap=plt.cm.binary)
-    image_ax.set_xticks([])
-    image_ax.set_yticks([])
+    _draw_image(image_ax, image, plt.cm.binary)
     image_ax.set_xlabel(
         f"{class_names[predicted]} {100 * probs[predicted]:.0f}% ({class_names[true_label]})",
         color=colour,

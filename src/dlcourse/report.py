@@ -21,7 +21,7 @@ def _clean(name: str, value: object) -> float | int | str:
     return value  # type: ignore[return-value]
 
 
-def record(**metrics: object) -> dict[str, float | int | str]:
+def record(**metrics: object) -> None:
     """Record named results, e.g. ``record(test_accuracy=0.91)``.
 
     Always prints them; under ``dlcourse run`` they are also appended to the file named by
@@ -35,4 +35,3 @@ def record(**metrics: object) -> dict[str, float | int | str]:
     if path:
         with open(path, "a", encoding="utf-8") as fh:
             fh.write(json.dumps(cleaned) + "\n")
-    return cleaned

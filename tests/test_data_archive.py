@@ -8,9 +8,10 @@ import tarfile
 import pytest
 from data_fixtures import tar_bytes
 
+from dlcourse.atomic import atomic_file
 from dlcourse.data import DatasetError
 from dlcourse.data.archive import extract_tar
-from dlcourse.data.files import atomic_file, gunzip_file
+from dlcourse.data.files import gunzip_file
 
 GOOD = [("top/a.txt", b"alpha"), ("top/sub/b.txt", b"beta")]
 

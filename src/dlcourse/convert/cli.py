@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 import torch
 
+from dlcourse.atomic import atomic_file
 from dlcourse.convert.api import convert_file, convert_weights, pick_model
 from dlcourse.convert.report import ConvertError
 
@@ -59,27 +58,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file, so a failure leaves no half file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as fh:
-            fh.write(data)
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
-
-
-def _state_dict_bytes(state: dict[str, torch.Tensor]) -> bytes:
-    import io
-
-    buffer = io.BytesIO()
-    torch.save(state, buffer)
-    return buffer.getvalue()
-
-
 def run(args: argparse.Namespace) -> int:
     """Convert, then write every output only when everything succeeded."""
     source: Path = args.input
@@ -106,10 +84,12 @@ def run(args: argparse.Namespace) -> int:
     if output == Path("-"):
         sys.stdout.write(conversion.text)
     else:
-        _write_atomic(output, conversion.text.encode("utf-8"))
+        with atomic_file(output) as tmp:
+            tmp.write_text(conversion.text, encoding="utf-8")
         print(f"wrote {output}", file=sys.stderr)
     if state is not None:
         weights_out = args.weights_out or args.weights.with_suffix(".pt")
-        _write_atomic(weights_out, _state_dict_bytes(state))
+        with atomic_file(weights_out) as tmp:
+            torch.save(state, tmp)
         print(f"wrote {weights_out} ({len(state)} tensors for {plan.class_name})", file=sys.stderr)
     return 0

@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from dlcourse.atomic import atomic_file
 from dlcourse.data.archive import extract_tar
 from dlcourse.data.containers import TextData
-from dlcourse.data.files import atomic_file
 from dlcourse.data.registry import Dataset, RemoteFile
 from dlcourse.data.store import ensure, resolve_root
 from dlcourse.data.text import PAD, UNK, UNK_ID, Vocab, pad_sequences, tokenize

@@ -19,8 +19,7 @@ from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernel
 from nbformat import NotebookNode
 from traitlets import default
 
-from dlcourse.config import QUICK_ENV
-from dlcourse.report import RECORD_ENV
+from dlcourse.config import QUICK_ENV, RECORD_ENV
 from dlcourse.runner.results import Metric
 
 

@@ -193,6 +193,7 @@ def test_scheduler_steps_each_epoch():
         optimizer=optimizer,
         loss_fn=nn.CrossEntropyLoss(),
         scheduler=torch.optim.lr_scheduler.StepLR(optimizer, step_size=1, gamma=0.5),
+        scheduler_step="epoch",
         progress=False,
     )
     assert history["lr"] == pytest.approx([0.1, 0.05, 0.025])

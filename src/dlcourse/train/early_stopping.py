@@ -11,11 +11,20 @@ from torch import nn
 
 @dataclass
 class EarlyStopping:
-    """Stop when ``monitor`` has not improved for ``patience`` epochs.
+    """Stop when ``monitor`` has not improved for ``patience`` epochs in a row.
+
+    The rule is Keras's: after each epoch without improvement ``wait`` grows by one, and
+    training stops as soon as ``wait >= patience``. With ``patience=2`` and no improvement
+    after epoch 1, training stops after epoch 3, as ``keras.callbacks.EarlyStopping`` does.
+    A NaN value is never an improvement.
 
     ``mode`` is ``"min"`` for losses and errors, ``"max"`` for accuracies. With
     ``restore_best`` the model ends with the weights of its best epoch, like Keras's
-    ``EarlyStopping(restore_best_weights=True)``.
+    ``EarlyStopping(restore_best_weights=True)`` (whose default is False: Keras keeps the
+    last epoch's weights unless asked).
+
+    It is a callback (see :mod:`dlcourse.train.callbacks`): pass it in ``fit(callbacks=...)``
+    or as ``fit(early_stopping=...)``.
     """
 
     monitor: str = "val_loss"
@@ -35,7 +44,9 @@ class EarlyStopping:
             raise ValueError(f"patience must be >= 0, got {self.patience}")
 
     def _improved(self, value: float) -> bool:
-        if math.isnan(self.best):
+        if math.isnan(value):
+            return False
+        if self.best_epoch is None:
             return True
         if self.mode == "min":
             return value < self.best - self.min_delta
@@ -55,7 +66,15 @@ class EarlyStopping:
                 self.best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
             return False
         self.wait += 1
-        return self.wait > self.patience
+        return self.wait >= self.patience
+
+    def on_epoch_end(self, epoch: int, record: dict[str, float], model: nn.Module) -> bool:
+        """The callback hook: same as :meth:`step`."""
+        return self.step(epoch, record, model)
+
+    def describe_stop(self) -> str:
+        """One line for the log when this callback stopped training."""
+        return f"early stopping (best {self.monitor} {self.best:.4g} at epoch {self.best_epoch})"
 
     def restore(self, model: nn.Module) -> None:
         """Put the best epoch's weights back into ``model`` (if they were kept)."""

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import torch
 
 MetricFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+Metrics = dict[str, MetricFn] | Sequence[str]
 
 
 def accuracy(output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -33,7 +35,7 @@ def mse(output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
 METRICS: dict[str, MetricFn] = {"accuracy": accuracy, "mae": mae, "mse": mse}
 
 
-def resolve(metrics: dict[str, MetricFn] | list[str] | tuple[str, ...]) -> dict[str, MetricFn]:
+def resolve(metrics: Metrics) -> dict[str, MetricFn]:
     """Turn metric names (or a name → function dict) into a name → function dict."""
     if isinstance(metrics, dict):
         return dict(metrics)

@@ -22,6 +22,7 @@ import pooch
 from PIL import Image
 
 import dlcourse.data.download as download_module
+import dlcourse.data.imdb as imdb_module
 import dlcourse.data.store as store_module
 
 
@@ -98,8 +99,18 @@ def write_cifar(root: Path, per_batch: int = 20) -> Path:
 # --- IMDB review tree ---------------------------------------------------------------------
 
 
+def expect_imdb_counts(monkeypatch, reviews: dict[tuple[str, str], list[str]]) -> None:
+    """Make the IMDB folder check expect the fixture's review counts instead of 12,500 per
+    class (each split must have as many reviews in both classes)."""
+    counts = {}
+    for (split, _), texts in reviews.items():
+        assert counts.setdefault(split, len(texts)) == len(texts), "unequal classes in a split"
+    monkeypatch.setattr(imdb_module, "EXPECTED_REVIEWS", counts)
+
+
 def write_imdb(root: Path, reviews: dict[tuple[str, str], list[str]]) -> Path:
-    """``reviews[(split, label)]`` -> texts, written as ``aclImdb/split/label/{i}_7.txt``."""
+    """``reviews[(split, label)]`` -> texts, written as ``aclImdb/split/label/{i}_7.txt``
+    (use :func:`expect_imdb_counts` so that the loader takes so few reviews as complete)."""
     folder = root / "aclImdb"
     for (split, label), texts in reviews.items():
         directory = folder / split / label

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 import torch
 
@@ -68,3 +70,53 @@ def test_progress_is_quiet_under_the_runner(monkeypatch):
     assert not config.show_progress()
     monkeypatch.setenv("DLCOURSE_PROGRESS", "1")
     assert config.show_progress()
+
+
+@pytest.mark.parametrize(
+    ("value", "quick"),
+    [("1", True), ("true", True), ("Yes", True), (" ON ", True),
+     ("0", False), ("false", False), ("NO", False), ("off", False), ("", False)],
+)  # fmt: skip
+def test_quick_mode_accepts_the_documented_words(monkeypatch, value, quick):
+    monkeypatch.setenv("DLCOURSE_QUICK", value)
+    assert config.is_quick() is quick
+
+
+@pytest.mark.parametrize("value", ["2", "quick", "full", "maybe", "tru"])
+def test_quick_mode_rejects_other_values_clearly(monkeypatch, value):
+    monkeypatch.setenv("DLCOURSE_QUICK", value)
+    with pytest.raises(
+        config.SettingError, match=rf"DLCOURSE_QUICK='{value}' .*1, true, yes or on"
+    ):
+        config.is_quick()
+
+
+def test_relative_data_dir_is_resolved_once_to_an_absolute_path(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DLCOURSE_DATA", "rel/data")
+    assert config.data_root() == tmp_path / "rel" / "data"
+    assert os.environ["DLCOURSE_DATA"] == str(tmp_path / "rel" / "data")  # kernels inherit it
+    monkeypatch.chdir(tmp_path / "..")  # a later read elsewhere means the same folder
+    assert config.data_dir() == tmp_path / "rel" / "data"
+    assert (tmp_path / "rel" / "data").is_dir()
+
+
+def test_data_root_creates_nothing(monkeypatch, tmp_path):
+    monkeypatch.setenv("DLCOURSE_DATA", str(tmp_path / "d"))
+    assert config.data_root() == tmp_path / "d"
+    assert not (tmp_path / "d").exists()
+
+
+def test_data_dir_naming_a_file_is_a_clear_error(monkeypatch, tmp_path):
+    (tmp_path / "f").write_text("not a folder")
+    monkeypatch.setenv("DLCOURSE_DATA", str(tmp_path / "f"))
+    for read in (config.data_root, config.data_dir):
+        with pytest.raises(config.SettingError, match="DLCOURSE_DATA=.* is a file, not a folder"):
+            read()
+
+
+def test_data_dir_that_cannot_be_created_names_the_setting(monkeypatch, tmp_path):
+    (tmp_path / "f").write_text("a file where a folder should be")
+    monkeypatch.setenv("DLCOURSE_DATA", str(tmp_path / "f" / "data"))
+    with pytest.raises(config.SettingError, match="cannot be created .* Set DLCOURSE_DATA"):
+        config.data_dir()

@@ -8,6 +8,7 @@ import tarfile
 import pytest
 from data_fixtures import tar_bytes
 
+import dlcourse.data.archive as archive_module
 from dlcourse.atomic import atomic_file
 from dlcourse.data import DatasetError
 from dlcourse.data.archive import extract_tar
@@ -119,3 +120,41 @@ def test_truncated_gzip_is_a_clear_error_and_leaves_nothing(tmp_path):
     with pytest.raises(DatasetError, match=r"f\.gz is truncated or corrupt"):
         gunzip_file(tmp_path / "f.gz", tmp_path / "out" / "f")
     assert list((tmp_path / "out").iterdir()) == []
+
+
+# A chain of links that each look harmless: top/l points at the archive root, top/e at "l/../.."
+# (lexically "."), which really is two folders above it; then a file is written through top/e.
+CHAIN = [
+    *GOOD,
+    link("top/l", ".."),
+    link("top/e", "l/../.."),
+    ("top/e/escaped.txt", b"outside"),
+]
+NO_FILTER = {"filter": "fully_trusted"} if hasattr(tarfile, "fully_trusted_filter") else {}
+
+
+@pytest.mark.parametrize("python_filter", ["none", "data"])
+def test_a_chain_of_links_escaping_the_folder_is_refused(tmp_path, monkeypatch, python_filter):
+    if python_filter == "none":  # as on Python 3.10 < 3.10.12 and 3.11 < 3.11.4
+        monkeypatch.setattr(archive_module, "_FILTER", NO_FILTER)
+    elif not archive_module._FILTER:
+        pytest.skip("this Python has no tar data filter")
+    write_archive(tmp_path / "chain.tar.gz", CHAIN)
+    dest = tmp_path / "deep" / "data"
+    with pytest.raises(DatasetError, match="Refusing to extract .*'top/e'.* resolving outside"):
+        extract_tar(tmp_path / "chain.tar.gz", dest, "top")
+    assert list(dest.iterdir()) == []
+    assert not list(tmp_path.rglob("escaped.txt"))
+
+
+def test_the_tar_filter_refusing_a_member_is_reported_as_a_refused_member(tmp_path, monkeypatch):
+    if not archive_module._FILTER:
+        pytest.skip("this Python has no tar data filter")
+    monkeypatch.setattr(archive_module, "_unsafe_reason", lambda member: None)
+    monkeypatch.setattr(archive_module, "_resolved_escape", lambda member, tmp: None)
+    write_archive(tmp_path / "evil.tar.gz", [*GOOD, link("top/link", "/etc/passwd")])
+    with pytest.raises(DatasetError) as err:
+        extract_tar(tmp_path / "evil.tar.gz", tmp_path / "data", "top")
+    message = str(err.value)
+    assert "Refusing to extract" in message and "'top/link'" in message
+    assert "data filter" in message and "truncated or corrupt" not in message

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 
 import pytest
 from data_fixtures import block_network, sha256, write_fashion
@@ -74,3 +75,47 @@ def test_verify_rechecks_downloaded_files(data_dir, monkeypatch, capsys):
     out = capsys.readouterr().out
     assert f"{downloads / 'b.tar.gz'}: wrong hash" in out
     assert "imdb: no downloaded files to check" in out
+
+
+def test_list_creates_nothing(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("DLCOURSE_DATA", str(tmp_path / "not-yet"))
+    assert main(["data", "list"]) == 0
+    assert f"missing: {tmp_path / 'not-yet' / 'aclImdb'}" in capsys.readouterr().out
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("command", [["list"], ["fetch", "imdb"], ["verify"]])
+def test_data_dir_naming_a_file_is_one_clear_error(tmp_path, monkeypatch, capsys, command):
+    (tmp_path / "data").write_text("a file")
+    monkeypatch.setenv("DLCOURSE_DATA", str(tmp_path / "data"))
+    assert main(["data", *command]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("dlcourse data: error: DLCOURSE_DATA=")
+    assert "is a file, not a folder" in err and "Traceback" not in err
+
+
+def test_relative_data_dir_means_one_absolute_folder(tmp_path, monkeypatch, capsys):
+    write_fashion(tmp_path / "rel")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DLCOURSE_DATA", "rel")
+    assert main(["data", "fetch", "fashion_mnist"]) == 0
+    assert f"fashion_mnist: {tmp_path / 'rel' / 'FashionMNIST' / 'raw'}" in capsys.readouterr().out
+
+
+def test_fetch_into_a_data_dir_that_cannot_be_written_blames_the_folder(data_dir, capsys):
+    (data_dir / "downloads").write_text("a file where the downloads folder should be")
+    assert main(["data", "fetch", "imdb"]) == 1
+    err = capsys.readouterr().err
+    assert f"Cannot write to the data directory {data_dir}" in err
+    assert "DLCOURSE_DATA" in err and "network" not in err
+
+
+@pytest.mark.skipif(getattr(os, "geteuid", lambda: -1)() == 0, reason="root ignores permissions")
+def test_fetch_into_a_read_only_data_dir_blames_the_folder(data_dir, capsys):
+    data_dir.chmod(0o555)
+    try:
+        assert main(["data", "fetch", "imdb"]) == 1
+    finally:
+        data_dir.chmod(0o755)
+    err = capsys.readouterr().err
+    assert "Cannot write to the data directory" in err and "network" not in err

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from data_fixtures import write_imdb
+from data_fixtures import expect_imdb_counts, write_imdb
 
 import dlcourse.data.imdb as imdb_module
 from dlcourse.data import DatasetError, TextData, Vocab, load_imdb, multi_hot, tokenize
@@ -20,8 +20,9 @@ REVIEWS = {
 
 
 @pytest.fixture
-def imdb_root(tmp_path):
+def imdb_root(tmp_path, monkeypatch):
     write_imdb(tmp_path, REVIEWS)
+    expect_imdb_counts(monkeypatch, REVIEWS)
     return tmp_path
 
 
@@ -92,11 +93,13 @@ def test_second_load_uses_the_cache(imdb_root, monkeypatch):
 
 def test_cache_is_rebuilt_when_reviews_change_or_it_is_corrupt(imdb_root):
     load_imdb(root=imdb_root)
-    (imdb_root / "aclImdb" / "train" / "pos" / "99_9.txt").write_text("Wonderful!")
-    assert len(load_imdb(root=imdb_root).x_train) == 5
+    positive = imdb_root / "aclImdb" / "train" / "pos"
+    (positive / "1_7.txt").unlink()
+    (positive / "99_9.txt").write_text("Wonderful!")
+    assert "wonderful" in load_imdb(num_words=None, root=imdb_root).vocab.itos
     (imdb_root / imdb_module.CACHE).write_bytes(b"garbage")
     data = load_imdb(num_words=None, root=imdb_root)
-    assert len(data.x_train) == 5 and "wonderful" in data.vocab.itos
+    assert len(data.x_train) == 4 and "wonderful" in data.vocab.itos
 
 
 def test_bad_arguments_are_explained(imdb_root):
@@ -136,3 +139,23 @@ def test_vocab_round_trip():
     ids = vocab.encode("Good movie, really!")
     assert ids == [2, 3, 1, 1, 4]
     assert vocab.decode([0, 0, *ids]) == "good movie <unk> <unk> !"
+
+
+def test_a_split_with_missing_reviews_is_not_taken_as_complete(tmp_path):
+    write_imdb(tmp_path, {(split, label): ["One review."] for split, label in REVIEWS})
+    assert imdb_module.SPEC.locate(tmp_path) is None  # 1 review per class, not 12,500
+    with pytest.raises(DatasetError, match=r"not in the data directory"):
+        load_imdb(root=tmp_path, download=False)
+
+
+def test_folder_check_counts_reviews_per_class_and_split(imdb_root):
+    assert imdb_module.SPEC.locate(imdb_root) == imdb_root / "aclImdb"
+    (imdb_root / "aclImdb" / "test" / "neg" / "0_7.txt").unlink()
+    assert imdb_module.SPEC.locate(imdb_root) is None
+
+
+def test_a_cache_that_cannot_be_written_is_a_warning_and_the_data_loads(imdb_root):
+    (imdb_root / "cache").write_text("a file where the cache folder should be")
+    with pytest.warns(UserWarning, match="Could not write the IMDB token cache"):
+        data = load_imdb(num_words=None, maxlen=20, root=imdb_root)
+    assert len(data.x_train) == 4 and len(data.x_test) == 2

@@ -9,7 +9,10 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import os
+import subprocess
 import sys
+import time
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -23,7 +26,7 @@ from dlcourse.config import get_device
 from dlcourse.course import Notebook
 from dlcourse.runner import NotebookResult, RunnerError, run_notebooks
 from dlcourse.runner.paths import course_notebooks, display_name, find_course_dir, output_relpath
-from dlcourse.runner.report_html import render_index
+from dlcourse.runner.report_html import render_index, write_index
 from dlcourse.runner.results import load_results, merge_results, save_results
 
 FAILING = "PyTorch/01_Basics/a_fail.ipynb"
@@ -34,6 +37,14 @@ FIXTURE_ENTRY = Notebook(
     "records a few values",
     "none",
     {"answer": ">= 40", "never_recorded": ">= 1"},
+)
+
+
+# A cell that spoils the metrics record file: a line cut short, a line that is not an object.
+BAD_RECORD_LINES = (
+    "import os\n"
+    "with open(os.environ['DLCOURSE_RECORD_FILE'], 'a') as fh:\n"
+    "    fh.write('{\"cut\": 0.9\\n[1, 2]\\n')"
 )
 
 
@@ -58,13 +69,18 @@ def runs(tmp_path_factory):
     """A quick ``--all`` run over a failing and a passing notebook, then ``--full`` of one."""
     root = tmp_path_factory.mktemp("course")
     write_notebook(
-        root / FAILING, "# Fails in its third cell", "x = 1", "value = 1 / 0\nprint(value)", "y = 2"
+        root / FAILING,
+        "# Fails in its third cell",
+        BAD_RECORD_LINES,
+        "value = 1 / 0\nprint(value)",
+        "y = 2",
     )
     write_notebook(
         root / PASSING,
         "# Records metrics",
         "import os, sys\nfrom dlcourse.report import record\nrecord(answer=41)",
-        "record(answer=42, quick=os.environ['DLCOURSE_QUICK'], prefix=sys.prefix, cwd=os.getcwd())",
+        "record(answer=42, quick=os.environ['DLCOURSE_QUICK'], prefix=sys.prefix)\n"
+        "record(cwd=os.getcwd(), data=os.environ['DLCOURSE_DATA'])",
         "import matplotlib.pyplot as plt\nplt.plot([1, 3, 2])\nplt.show()",
     )
     write_notebook(
@@ -73,6 +89,7 @@ def runs(tmp_path_factory):
     out = root / "build"
     with pytest.MonkeyPatch.context() as mp:
         mp.chdir(root)
+        mp.setenv("DLCOURSE_DATA", "rel-data")  # relative to here, not to the notebooks
         mp.setattr(course, "COURSE", (FIXTURE_ENTRY,))
         quick = cli("run", "--all", "--out", str(out))
         quick.results = json.loads((out / "results.json").read_text())
@@ -120,6 +137,24 @@ def test_metrics_and_environment_reach_results(runs):
     assert metrics["quick"] == "1"
     assert metrics["prefix"] == sys.prefix  # the kernel runs in this environment
     assert Path(metrics["cwd"]) == (runs.root / PASSING).parent.resolve()
+
+
+def test_relative_data_dir_reaches_the_kernel_as_an_absolute_path(runs):
+    metrics = by_name(runs.quick.results)[PASSING]["metrics"]
+    assert metrics["data"] == str(runs.root / "rel-data")
+
+
+def test_malformed_record_lines_are_skipped_with_a_warning(runs):
+    record = by_name(runs.quick.results)[FAILING]
+    assert record["metrics"] == {}
+    assert [w.split(",")[0] for w in record["warnings"]] == [
+        "metrics record line 1 skipped",
+        "metrics record line 2 skipped",
+    ]
+    assert "not JSON" in record["warnings"][0] and "not a JSON object" in record["warnings"][1]
+    assert f"WARNING {FAILING}: metrics record line 1 skipped" in runs.quick.err
+    assert "warning: metrics record line 2 skipped" in runs.quick.index
+    assert "warnings" not in by_name(runs.quick.results)[PASSING]
 
 
 def test_checkpoints_are_skipped(runs):
@@ -292,3 +327,113 @@ def test_results_merge_and_round_trip(tmp_path):
     assert load_results(tmp_path / "results.json") == merged
     records = json.loads((tmp_path / "results.json").read_text())
     assert "error" in records[0] and "error" not in records[1]
+
+
+# --- interruption, bad --out, clashing names, atomic report files ---------------------------
+
+
+def test_ctrl_c_stops_the_run_shuts_the_kernel_down_and_exits_130(tmp_path):
+    """Ctrl-C reaches ``dlcourse run`` (the kernel, in its own session, sends it here)."""
+    pid_file = tmp_path / "kernel.pid"
+    first = write_notebook(
+        tmp_path / "first.ipynb",
+        "from dlcourse.report import record\nrecord(before=1)",
+        f"import os, signal, time\nopen({str(pid_file)!r}, 'w').write(str(os.getpid()))\n"
+        "os.kill(os.getppid(), signal.SIGINT)\ntime.sleep(60)",
+        "record(after=1)",
+    )
+    second = write_notebook(tmp_path / "second.ipynb", "x = 1")
+    out = tmp_path / "out"
+    run = subprocess.run(
+        [sys.executable, "-m", "dlcourse.cli", "run", str(first), str(second), "--out", str(out)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 130, run.stderr
+    assert "interrupted (Ctrl-C) in first.ipynb" in run.stderr and "Traceback" not in run.stderr
+    assert "second.ipynb" not in run.stdout  # the next notebook did not start
+    (record,) = json.loads((out / "results.json").read_text())
+    assert record["notebook"] == "first.ipynb" and record["status"] == "interrupted"
+    assert record["error"].startswith("interrupted by Ctrl-C in cell 2 of 3")
+    assert record["metrics"] == {"before": 1}
+    assert "1 interrupted" in (out / "index.html").read_text()
+    assert (out / "first.html").is_file()
+    kernel = int(pid_file.read_text())
+    deadline = time.monotonic() + 10
+    while _alive(kernel) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _alive(kernel), "the kernel outlived the run"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    with contextlib.suppress(ChildProcessError):
+        if os.waitpid(pid, os.WNOHANG) != (0, 0):  # a zombie of ours counts as gone
+            return False
+    return True
+
+
+@pytest.mark.parametrize("kind", ["file", "under-a-file"])
+def test_unusable_out_stops_before_any_notebook_runs(tmp_path, kind):
+    nb = write_notebook(tmp_path / "n.ipynb", "raise SystemExit('must not run')")
+    (tmp_path / "taken").write_text("a file")
+    out = tmp_path / "taken" if kind == "file" else tmp_path / "taken" / "report"
+    started = time.monotonic()
+    result = cli("run", str(nb), "--out", str(out))
+    assert result.status == 2 and result.err.startswith("dlcourse run: error: --out ")
+    assert "is a file, not a folder" in result.err or "cannot be written" in result.err
+    assert result.out == "" and time.monotonic() - started < 5  # no kernel was started
+
+
+@pytest.mark.skipif(getattr(os, "geteuid", lambda: -1)() == 0, reason="root ignores permissions")
+def test_read_only_out_stops_before_any_notebook_runs(tmp_path):
+    nb = write_notebook(tmp_path / "n.ipynb", "raise SystemExit('must not run')")
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out").chmod(0o555)
+    try:
+        result = cli("run", str(nb), "--out", str(tmp_path / "out"))
+    finally:
+        (tmp_path / "out").chmod(0o755)
+    assert result.status == 2 and "cannot be written" in result.err and result.out == ""
+
+
+def test_same_named_notebooks_from_different_folders_are_refused(tmp_path, monkeypatch):
+    one = write_notebook(tmp_path / "a" / "x.ipynb", "raise SystemExit('must not run')")
+    two = write_notebook(tmp_path / "b" / "x.ipynb", "raise SystemExit('must not run')")
+    monkeypatch.chdir(tmp_path / "a")  # b/x.ipynb is outside: both would be named x.ipynb
+    result = cli("run", str(one), str(two), "--out", str(tmp_path / "out"))
+    assert result.status == 2 and result.out == ""
+    assert str(one) in result.err and str(two) in result.err and "overwrite" in result.err
+    assert not (tmp_path / "out" / "results.json").exists()
+
+
+def test_results_and_index_are_replaced_atomically(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "results.json").write_text("[]\n")
+    (out / "index.html").write_text("<p>old</p>")
+    inodes = {name: (out / name).stat().st_ino for name in ("results.json", "index.html")}
+    old = [result("a.ipynb")]
+    save_results(old, out / "results.json")
+    write_index(old, out)
+    for name, inode in inodes.items():  # a new file renamed into place, not rewritten in place
+        assert (out / name).stat().st_ino != inode
+    assert load_results(out / "results.json") == old
+    assert sorted(p.name for p in out.iterdir()) == ["index.html", "results.json"]
+
+
+def test_results_keep_warnings_and_interrupted_status(tmp_path):
+    records = [
+        result("a.ipynb", status="interrupted", error="interrupted by Ctrl-C in cell 1 of 1"),
+        result("b.ipynb", warnings=["metrics record line 1 skipped, not JSON: 'x'"]),
+    ]
+    save_results(records, tmp_path / "results.json")
+    assert load_results(tmp_path / "results.json") == records
+    assert not records[0].ok
+    page = render_index(records, tmp_path)
+    assert "1 ok, 0 failed, 1 interrupted" in page and "warning: metrics record line 1" in page

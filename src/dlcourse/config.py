@@ -22,11 +22,29 @@ RECORD_ENV = "DLCOURSE_RECORD_FILE"
 DEFAULT_SEED = 42
 
 _TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+class SettingError(ValueError):
+    """An environment setting (``DLCOURSE_*``) has a value the course cannot use."""
 
 
 def is_quick() -> bool:
-    """True when ``DLCOURSE_QUICK`` asks for a smoke run (small subsets, 1-2 epochs)."""
-    return os.environ.get(QUICK_ENV, "").strip().lower() in _TRUE
+    """True when ``DLCOURSE_QUICK`` asks for a smoke run (small subsets, 1-2 epochs).
+
+    ``1``, ``true``, ``yes``, ``on`` mean quick; ``0``, ``false``, ``no``, ``off``, empty or
+    unset mean full (any case). Anything else raises :class:`SettingError`.
+    """
+    raw = os.environ.get(QUICK_ENV, "")
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise SettingError(
+        f"{QUICK_ENV}={raw!r} is neither on nor off: use 1, true, yes or on for quick mode, "
+        "0, false, no or off (or leave it unset) for full mode."
+    )
 
 
 def pick(quick: T, full: T) -> T:
@@ -48,11 +66,46 @@ def show_progress() -> bool:
     return sys.stderr.isatty() or "ipykernel" in sys.modules
 
 
+def data_root() -> Path:
+    """The data directory as an absolute path, without creating it.
+
+    ``DLCOURSE_DATA`` when set, else ``~/.cache/dlcourse``. A relative ``DLCOURSE_DATA`` is
+    resolved against the current folder the first time it is read and written back to the
+    environment as an absolute path, so that later reads, notebook kernels and other child
+    processes (which may start elsewhere) all use the same folder. Raises
+    :class:`SettingError` when the path exists but is not a folder.
+    """
+    raw = os.environ.get(DATA_ENV, "").strip()
+    if raw:
+        path = Path(os.path.abspath(Path(raw).expanduser()))
+        if str(path) != raw:
+            os.environ[DATA_ENV] = str(path)
+        origin = f"{DATA_ENV}={raw!r} names {path}, which"
+    else:
+        path = Path.home() / ".cache" / "dlcourse"
+        origin = f"The default data directory {path}"
+    if path.exists() and not path.is_dir():
+        raise SettingError(
+            f"{origin} is a file, not a folder. Set {DATA_ENV} to a folder (it is created "
+            "when missing)."
+        )
+    return path
+
+
 def data_dir() -> Path:
-    """The data directory: ``DLCOURSE_DATA`` or ``~/.cache/dlcourse``, created if missing."""
-    raw = os.environ.get(DATA_ENV)
-    path = Path(raw).expanduser() if raw else Path.home() / ".cache" / "dlcourse"
-    path.mkdir(parents=True, exist_ok=True)
+    """The data directory (see :func:`data_root`), created if missing.
+
+    Raises :class:`SettingError` naming ``DLCOURSE_DATA`` when it is a file or cannot be
+    created.
+    """
+    path = data_root()
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise SettingError(
+            f"The data directory {path} cannot be created ({err.strerror or err}). Set "
+            f"{DATA_ENV} to a folder you can write to."
+        ) from None
     return path
 
 

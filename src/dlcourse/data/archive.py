@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import os
 import posixpath
 import shutil
 import tarfile
@@ -12,8 +13,12 @@ from pathlib import Path
 
 from dlcourse.data.registry import DatasetError
 
-# Python's own "data" filter (3.10.12+, 3.11.4+) as a second line of defence behind our checks.
+# Python's own "data" filter (3.10.12+, 3.11.4+) as a second line of defence behind our checks,
+# which do not rely on it (older Pythons lack it).
 _FILTER = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
+_FILTER_ERRORS: tuple[type[Exception], ...] = (
+    (tarfile.FilterError,) if hasattr(tarfile, "FilterError") else ()
+)
 
 
 def _escapes(path: str) -> bool:
@@ -40,12 +45,45 @@ def _unsafe_reason(member: tarfile.TarInfo) -> str | None:
     return None
 
 
+def _inside(path: str, folder: str) -> bool:
+    return os.path.commonpath([path, folder]) == folder
+
+
+def _real(*parts: str) -> str:
+    return os.path.realpath(os.path.join(*parts))
+
+
+def _resolved_escape(member: tarfile.TarInfo, tmp: Path) -> str | None:
+    """Why ``member`` would land outside ``tmp`` once the links already extracted there are
+    followed (``os.path.realpath``), or None. Catches chains of links that each look harmless."""
+    root = os.path.realpath(tmp)
+    where = os.path.join(root, member.name)
+    if not _inside(os.path.realpath(where), root):
+        return "would be written outside the archive folder through a link"
+    if member.issym():
+        pointed = os.path.join(os.path.dirname(where), member.linkname)
+        if not _inside(os.path.realpath(pointed), root):
+            return f"is a link resolving outside the archive folder ({member.linkname})"
+    elif member.islnk() and not _inside(_real(root, member.linkname), root):
+        return f"is a link resolving outside the archive folder ({member.linkname})"
+    return None
+
+
+def _refuse(archive: Path, name: str, reason: str) -> DatasetError:
+    return DatasetError(
+        f"Refusing to extract {archive}: member {name!r} {reason}. It is not the expected "
+        "archive; delete it and download it again."
+    )
+
+
 def extract_tar(archive: Path, dest: Path, top: str) -> Path:
     """Extract ``archive`` and move its top-level folder ``top`` to ``dest / top``; return it.
 
-    Members with an absolute path, a ``..`` component, a link pointing outside, or a special file
-    type are refused. Everything is extracted into a temporary folder first and renamed into place
-    at the end, so a failure leaves nothing behind.
+    Members with an absolute path, a ``..`` component, a link pointing outside (also through a
+    chain of links, checked on the resolved path of each member), or a special file type are
+    refused; so is anything Python's tar ``data`` filter refuses, where Python has it.
+    Everything is extracted into a temporary folder first and renamed into place at the end,
+    so a failure leaves nothing behind.
     """
     target = dest / top
     if target.exists():
@@ -58,13 +96,14 @@ def extract_tar(archive: Path, dest: Path, top: str) -> Path:
     try:
         with tarfile.open(archive, "r:*") as tar:
             for member in tar:
-                reason = _unsafe_reason(member)
+                reason = _unsafe_reason(member) or _resolved_escape(member, tmp)
                 if reason:
-                    raise DatasetError(
-                        f"Refusing to extract {archive}: member {member.name!r} {reason}. It is "
-                        "not the expected archive; delete it and download it again."
-                    )
-                tar.extract(member, tmp, **_FILTER)
+                    raise _refuse(archive, member.name, reason)
+                try:
+                    tar.extract(member, tmp, **_FILTER)
+                except _FILTER_ERRORS as err:
+                    reason = f"is refused by tar's data filter ({err})"
+                    raise _refuse(archive, member.name, reason) from None
         if not (tmp / top).is_dir():
             raise DatasetError(
                 f"{archive} has no top-level folder {top}/, so it is not the expected archive. "

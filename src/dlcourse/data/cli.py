@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
+from collections.abc import Callable
+from pathlib import Path
 
 from dlcourse.data.catalog import DATASETS, fetch, get_dataset
 from dlcourse.data.registry import Dataset, DatasetError
@@ -14,25 +17,55 @@ def _size(n_bytes: int) -> str:
     return f"{n_bytes / 1e6:.1f} MB" if n_bytes else "shipped"
 
 
-def _status(spec: Dataset) -> str:
-    root = resolve_root(None)
+class _BadSetting(Exception):
+    """The data directory setting cannot be used; the message says why."""
+
+
+def _data_root() -> Path:
+    try:
+        return resolve_root(None)
+    except DatasetError as err:
+        raise _BadSetting(str(err)) from None
+
+
+def _settings_checked(command: Callable[[argparse.Namespace], int]):
+    """Exit 2 with one line when the data directory setting is unusable, before any work."""
+
+    @functools.wraps(command)
+    def checked(args: argparse.Namespace) -> int:
+        try:
+            return command(args)
+        except _BadSetting as err:
+            print(f"dlcourse data: error: {err}", file=sys.stderr)
+            return 2
+
+    return checked
+
+
+def _status(spec: Dataset, root: Path) -> str:
     folder = spec.locate(root)
     return f"present: {folder}" if folder else f"missing: {root / spec.folder}"
 
 
+@_settings_checked
 def _list(args: argparse.Namespace) -> int:
+    root = _data_root()  # only looked at: listing creates nothing
     rows = [("name", "download", "licence", "status")]
-    rows += [(s.name, _size(s.download_size), s.licence, _status(s)) for s in DATASETS.values()]
+    rows += [
+        (s.name, _size(s.download_size), s.licence, _status(s, root)) for s in DATASETS.values()
+    ]
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
     for row in rows:
         print("  ".join([*(cell.ljust(w) for cell, w in zip(row, widths, strict=False)), row[3]]))
     return 0
 
 
+@_settings_checked
 def _fetch(args: argparse.Namespace) -> int:
     if bool(args.names) == args.all:
         print("dlcourse data fetch: give dataset names or --all (not both).", file=sys.stderr)
         return 2
+    _data_root()
     status = 0
     for name in list(DATASETS) if args.all else args.names:
         try:
@@ -43,13 +76,14 @@ def _fetch(args: argparse.Namespace) -> int:
     return status
 
 
+@_settings_checked
 def _verify(args: argparse.Namespace) -> int:
     try:
         specs = [get_dataset(name) for name in args.names] or list(DATASETS.values())
     except DatasetError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
-    root, status = resolve_root(None), 0
+    root, status = _data_root(), 0
     for spec in specs:
         results = verify(spec, root)
         states = [state for _, state in results]

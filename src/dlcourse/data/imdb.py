@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +24,8 @@ LABELS = ("neg", "pos")  # label 0, label 1
 ARCHIVE = "aclImdb_v1.tar.gz"
 CACHE = "cache/imdb_tokens_v1.npz"  # bump the version whenever tokenize() changes
 SHUFFLE_SEED = 113  # as keras.datasets.imdb
+# Reviews per class in each split of the official archive (train/unsup is not used).
+EXPECTED_REVIEWS = {"train": 12_500, "test": 12_500}
 
 # sha256 and size from the download checksums of Hugging Face's `imdb` dataset (torchtext lists
 # md5 7c2ac02c...c153a); d2l.ai's S3 bucket serves the same file (same sha1 in the d2l book).
@@ -41,9 +44,23 @@ def _split_dirs(folder: Path) -> list[Path]:
     return [folder / split / label for split in SPLITS for label in LABELS]
 
 
+def _count_reviews(directory: Path) -> int:
+    try:
+        with os.scandir(directory) as entries:
+            return sum(entry.name.endswith(".txt") for entry in entries)
+    except OSError:
+        return 0
+
+
 def _locate(root: Path) -> Path | None:
+    """``root/aclImdb`` when each split holds exactly the official number of reviews per class
+    (12,500), else None: a partly extracted or trimmed copy is not complete."""
     folder = root / FOLDER
-    complete = all(d.is_dir() and any(d.glob("*.txt")) for d in _split_dirs(folder))
+    complete = all(
+        _count_reviews(folder / split / label) == EXPECTED_REVIEWS[split]
+        for split in SPLITS
+        for label in LABELS
+    )
     return folder if complete else None
 
 
@@ -154,7 +171,15 @@ def _tokenized(folder: Path, cache: Path) -> _Tokenized:
     tok = _load(cache, fingerprint)
     if tok is None:
         tok = _tokenize_folder(folder)
-        _save(tok, cache, fingerprint)
+        try:
+            _save(tok, cache, fingerprint)
+        except OSError as err:
+            warnings.warn(
+                f"Could not write the IMDB token cache {cache} ({err.strerror or err}); the data "
+                "is loaded anyway, but it is tokenized again on every load. Make the data "
+                "directory writable to get the cache.",
+                stacklevel=3,
+            )
     return tok
 
 

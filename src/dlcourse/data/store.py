@@ -2,18 +2,28 @@
 
 from __future__ import annotations
 
+import os
+from contextlib import ExitStack
 from pathlib import Path
 
-from dlcourse.config import DATA_ENV, data_dir
+from dlcourse.config import DATA_ENV, SettingError, data_root
 from dlcourse.data.download import DownloadError, download_file, hash_matches
+from dlcourse.data.lock import file_lock
 from dlcourse.data.registry import Dataset, DatasetError
 
 DOWNLOADS = "downloads"
+LOCK_FILE = ".lock"
 
 
 def resolve_root(root: Path | str | None) -> Path:
-    """``root`` as a path, or the course data directory (``DLCOURSE_DATA``) when it is None."""
-    return Path(root).expanduser() if root is not None else data_dir()
+    """``root`` as an absolute path, or the course data directory (``DLCOURSE_DATA``) when it
+    is None. Creates nothing; a ``DLCOURSE_DATA`` naming a file is a :class:`DatasetError`."""
+    if root is not None:
+        return Path(os.path.abspath(Path(root).expanduser()))
+    try:
+        return data_root()
+    except SettingError as err:
+        raise DatasetError(str(err)) from None
 
 
 def downloads_dir(spec: Dataset, root: Path) -> Path:
@@ -63,11 +73,55 @@ def ensure(spec: Dataset, root: Path, download: bool = True) -> Path:
             f"is switched off (download=False).\n{manual_steps(spec, root)}"
         )
     target = downloads_dir(spec, root)
+    with ExitStack() as stack:
+        _lock(stack, spec, root, target / LOCK_FILE)
+        try:
+            return _download_and_install(spec, root, target)
+        except BaseException:
+            _tidy(target, root)  # while still holding the lock
+            raise
+
+
+def _lock(stack: ExitStack, spec: Dataset, root: Path, lock: Path) -> None:
+    """Take the dataset's lock (``downloads/<name>/.lock``) for the rest of ``stack``, waiting
+    while another process downloads or unpacks it; a data directory that cannot be written
+    is a :class:`DatasetError` naming it."""
+    try:
+        lock.parent.mkdir(parents=True, exist_ok=True)
+        stack.enter_context(file_lock(lock))
+    except OSError as err:
+        _remove_empty_folders(lock, root)
+        where = err.filename or lock.parent
+        raise DatasetError(
+            f"Cannot write to the data directory {root} to download {spec.title} "
+            f"({err.strerror or err}: {where}). Make it writable, or set {DATA_ENV} to a "
+            f"folder you can write to.\n{manual_steps(spec, root)}"
+        ) from None
+
+
+def _tidy(target: Path, root: Path) -> None:
+    """After a failure, remove the lock file and the folders it leaves empty, unless other
+    downloads are there."""
+    try:
+        if any(p.name != LOCK_FILE for p in target.iterdir()):
+            return
+        (target / LOCK_FILE).unlink(missing_ok=True)
+    except OSError:
+        return
+    _remove_empty_folders(target / LOCK_FILE, root)
+
+
+def _download_and_install(spec: Dataset, root: Path, target: Path) -> Path:
+    """Under the dataset's lock: re-check for a complete copy (another process may have just
+    installed it), else download the files and install them."""
+    folder = spec.locate(root)
+    if folder is not None:
+        return folder
+    assert spec.install is not None
     for remote in spec.remote:
         try:
             download_file(remote, target / remote.name)
         except DownloadError as err:
-            _remove_empty_folders(target / remote.name, root)
             tried = "\n".join(f"  {line}" for line in err.attempts)
             raise DatasetError(
                 f"Could not download {spec.title} ({spec.name}): every URL for {remote.name} "

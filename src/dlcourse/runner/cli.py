@@ -67,13 +67,22 @@ def run_command(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 130
-    failed = [r.notebook for r in results if not r.ok]
+    failed = [r.notebook for r in results if r.status == "failed"]
+    interrupted = [r.notebook for r in results if r.status == "interrupted"]
     minutes = sum(r.seconds for r in results) / 60
+    ok = len(results) - len(failed) - len(interrupted)
     print(
         f"Ran {len(results)} notebook(s) in {minutes:.1f} min: "
-        f"{len(results) - len(failed)} ok, {len(failed)} failed."
+        f"{ok} ok, {len(failed)} failed{', 1 interrupted' if interrupted else ''}."
     )
     print(f"Report: {args.out / INDEX_FILE} (data: {args.out / RESULTS_FILE})")
+    if interrupted:
+        print(
+            f"dlcourse run: interrupted (Ctrl-C) in {interrupted[0]}; the notebooks after it "
+            "did not run",
+            file=sys.stderr,
+        )
+        return 130
     if failed:
         print(f"Failed (see the errors above): {', '.join(failed)}", file=sys.stderr)
         return 1

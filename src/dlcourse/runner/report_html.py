@@ -8,6 +8,7 @@ from html import escape
 from pathlib import Path, PurePosixPath
 
 from dlcourse import course
+from dlcourse.atomic import atomic_file
 from dlcourse.course import Target
 from dlcourse.runner.paths import output_relpath
 from dlcourse.runner.results import Metric, NotebookResult
@@ -25,6 +26,7 @@ td.num { text-align: right; white-space: nowrap; }
 .ok { color: #17702a; font-weight: 600; }
 .failed { color: #b00020; font-weight: 600; }
 .error { color: #b00020; font-family: monospace; font-size: .85em; margin-top: .3rem; }
+.warning { color: #8a5a00; font-family: monospace; font-size: .85em; margin-top: .3rem; }
 table.metrics td { border: none; padding: .1rem .5rem .1rem 0; }
 .pass { color: #17702a; }
 .fail { color: #b00020; }
@@ -33,16 +35,20 @@ table.metrics td { border: none; padding: .1rem .5rem .1rem 0; }
 
 
 def write_index(results: Sequence[NotebookResult], out: Path) -> Path:
-    """Write ``out/index.html`` for ``results``; links go to the renderings present in ``out``."""
+    """Write ``out/index.html`` for ``results`` atomically; links go to the renderings present
+    in ``out``."""
     path = out / INDEX_FILE
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render_index(results, out), encoding="utf-8")
+    page = render_index(results, out)
+    with atomic_file(path) as tmp:
+        tmp.write_text(page, encoding="utf-8")
     return path
 
 
 def render_index(results: Sequence[NotebookResult], out: Path) -> str:
     """The report page as a string."""
-    failed = sum(not r.ok for r in results)
+    failed = sum(r.status == "failed" for r in results)
+    interrupted = sum(r.status == "interrupted" for r in results)
+    stopped = f", {interrupted} interrupted" if interrupted else ""
     when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     rows = "\n".join(_row(r, out) for r in results)
     return f"""<!DOCTYPE html>
@@ -54,7 +60,8 @@ def render_index(results: Sequence[NotebookResult], out: Path) -> str:
 </head>
 <body>
 <h1>Course run report</h1>
-<p>{len(results)} notebook(s): {len(results) - failed} ok, {failed} failed. Written {when} by
+<p>{len(results)} notebook(s): {len(results) - failed - interrupted} ok, {failed} failed{stopped}.
+Written {when} by
 <code>dlcourse run</code>. Targets are judged in full mode only; a quick run is a smoke test on
 small subsets, so its figures are shown next to the targets without a verdict.</p>
 <table>
@@ -78,6 +85,8 @@ def _row(result: NotebookResult, out: Path) -> str:
     status = f'<span class="{"ok" if result.ok else "failed"}">{escape(result.status)}</span>'
     if result.error:
         status += f'<div class="error">{escape(result.error)}</div>'
+    for warning in result.warnings:
+        status += f'<div class="warning">warning: {escape(warning)}</div>'
     targets = entry.parsed_targets() if entry else {}
     return (
         f'<tr><td>{title}<div class="path">{escape(result.notebook)}</div></td>'

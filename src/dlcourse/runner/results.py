@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from dlcourse.atomic import atomic_file
 from dlcourse.runner.errors import RunnerError
 
 Metric = float | int | str
@@ -14,7 +15,11 @@ Metric = float | int | str
 
 @dataclass(frozen=True)
 class NotebookResult:
-    """How one notebook run went; ``notebook`` is its name like ``PyTorch/01_Basics/00_x.ipynb``."""
+    """How one notebook run went; ``notebook`` is its name like ``PyTorch/01_Basics/00_x.ipynb``.
+
+    ``status`` is ``"ok"``, ``"failed"`` or ``"interrupted"`` (Ctrl-C); ``warnings`` are about
+    its metrics record (lines that could not be read).
+    """
 
     notebook: str
     mode: str
@@ -23,6 +28,7 @@ class NotebookResult:
     device: str
     metrics: dict[str, Metric] = field(default_factory=dict)
     error: str | None = None
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -30,10 +36,12 @@ class NotebookResult:
         return self.status == "ok"
 
     def to_json(self) -> dict[str, object]:
-        """The ``results.json`` record; ``error`` only for failures."""
+        """The ``results.json`` record; ``error`` only for failures, ``warnings`` when any."""
         data = asdict(self)
         if self.error is None:
             del data["error"]
+        if not self.warnings:
+            del data["warnings"]
         return data
 
     @classmethod
@@ -65,7 +73,7 @@ def merge_results(
 
 
 def save_results(results: Iterable[NotebookResult], path: Path) -> None:
-    """Write ``results.json``: a list of records."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    records = [r.to_json() for r in results]
-    path.write_text(json.dumps(records, indent=2) + "\n", encoding="utf-8")
+    """Write ``results.json``, a list of records, atomically (a crash leaves the old file)."""
+    text = json.dumps([r.to_json() for r in results], indent=2) + "\n"
+    with atomic_file(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -24,43 +25,100 @@ def run_notebooks(
     keep ``out/results.json`` and ``out/index.html`` up to date after each one.
 
     Records of other notebooks already in ``results.json`` are kept. A failing notebook does
-    not stop the others; its error goes to stderr. Returns this run's results, in order.
-    Raises :class:`RunnerError` on bad input, before anything runs.
+    not stop the others; its error goes to stderr. Ctrl-C stops the run: the running notebook's
+    kernel is shut down, it is recorded as ``"interrupted"``, the report is written, and no
+    further notebook starts (the last result then has status ``"interrupted"``; a second
+    Ctrl-C raises ``KeyboardInterrupt`` after writing the report). Returns this run's results,
+    in order. Raises :class:`RunnerError` on bad input (including an unusable ``out``), before
+    anything runs.
     """
     notebooks = _checked(paths)
+    names = _unique_names(notebooks)
     try:
         device = str(get_device())
     except ValueError as err:
         raise RunnerError(str(err)) from None
     out = Path(out)
+    _check_out(out)
     results_path = out / RESULTS_FILE
     earlier = load_results(results_path)
     mode = "quick" if quick else "full"
     done: list[NotebookResult] = []
-    for number, path in enumerate(notebooks, 1):
-        name = display_name(path)
-        prefix = f"[{number}/{len(notebooks)}] {name}"
-        print(f"{prefix} ({mode}) ...", flush=True)
-        run = execute_notebook(path, quick=quick, timeout=timeout)
-        if run.notebook is not None:
-            save_executed(run.notebook, path, out / output_relpath(name))
-        result = NotebookResult(
-            notebook=name,
-            mode=mode,
-            status="ok" if run.error is None else "failed",
-            seconds=round(run.seconds, 2),
-            device=device,
-            metrics=run.metrics,
-            error=run.error,
-        )
-        done.append(result)
-        print(f"{prefix} ... {result.status} ({result.seconds:.1f} s)", flush=True)
-        if result.error:
-            print(f"FAILED {name}: {result.error}", file=sys.stderr, flush=True)
-        merged = merge_results(earlier, done)
-        save_results(merged, results_path)
-        write_index(merged, out)
+    try:
+        for number, (path, name) in enumerate(zip(notebooks, names, strict=True), 1):
+            prefix = f"[{number}/{len(notebooks)}] {name}"
+            print(f"{prefix} ({mode}) ...", flush=True)
+            result = _run_one(path, name, mode=mode, device=device, out=out, timeout=timeout)
+            done.append(result)
+            print(f"{prefix} ... {result.status} ({result.seconds:.1f} s)", flush=True)
+            for warning in result.warnings:
+                print(f"WARNING {name}: {warning}", file=sys.stderr, flush=True)
+            if result.error:
+                label = "INTERRUPTED" if result.status == "interrupted" else "FAILED"
+                print(f"{label} {name}: {result.error}", file=sys.stderr, flush=True)
+            _write_report(merge_results(earlier, done), out)
+            if result.status == "interrupted":
+                break
+    except KeyboardInterrupt:
+        _write_report(merge_results(earlier, done), out)
+        raise
     return done
+
+
+def _run_one(
+    path: Path, name: str, *, mode: str, device: str, out: Path, timeout: int
+) -> NotebookResult:
+    run = execute_notebook(path, quick=mode == "quick", timeout=timeout)
+    if run.notebook is not None:
+        save_executed(run.notebook, path, out / output_relpath(name))
+    status = "interrupted" if run.interrupted else "ok" if run.error is None else "failed"
+    return NotebookResult(
+        notebook=name,
+        mode=mode,
+        status=status,
+        seconds=round(run.seconds, 2),
+        device=device,
+        metrics=run.metrics,
+        error=run.error,
+        warnings=list(run.warnings),
+    )
+
+
+def _write_report(results: list[NotebookResult], out: Path) -> None:
+    save_results(results, out / RESULTS_FILE)
+    write_index(results, out)
+
+
+def _check_out(out: Path) -> None:
+    """Make sure the report folder exists and can be written, before any notebook runs."""
+    if out.exists() and not out.is_dir():
+        raise RunnerError(f"--out {out} is a file, not a folder; choose a folder for the report")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out):
+            pass
+    except OSError as err:
+        raise RunnerError(
+            f"--out {out} cannot be written ({err.strerror or err}); choose a folder you can "
+            "write to"
+        ) from None
+
+
+def _unique_names(notebooks: list[Path]) -> list[str]:
+    """Each notebook's report name; refuses two notebooks whose outputs would overwrite each
+    other (same name from different folders)."""
+    names = [display_name(path) for path in notebooks]
+    seen: dict[str, Path] = {}
+    for path, name in zip(notebooks, names, strict=True):
+        key = output_relpath(name).as_posix()
+        if key in seen:
+            raise RunnerError(
+                f"{seen[key]} and {path} would both be reported as {name} and overwrite each "
+                "other's outputs and results; run them separately with different --out "
+                "folders, or from a folder that holds both"
+            )
+        seen[key] = path
+    return names
 
 
 def _checked(paths: Iterable[Path | str]) -> list[Path]:

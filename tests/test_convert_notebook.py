@@ -84,7 +84,7 @@ def test_code_is_converted_in_place_with_the_helpers_after_the_imports(converted
     assert code[2] == "# Keras: keras.utils.set_random_seed(0)\nrandom.seed(0)\n" + (
         "np.random.seed(0)\ntorch.manual_seed(0)"
     )
-    assert "load_fashion_mnist().numpy_splits()" in code[3]
+    assert "keras_datasets.fashion_mnist.load_data()" in code[3]
     assert "class Model(nn.Module):" in code[4] and "summary(model)" in code[4]
     assert "history = fit(model, x_train, y_train" in code[5]
     assert "history['loss']" in code[6]

@@ -105,7 +105,7 @@ def train(net, x, y):
     net.fit(x, y, epochs=3)
 
 
-(x_train, y_train), _ = keras.datasets.imdb.load_data(num_words=1000)
+(x_train, y_train), _ = keras.datasets.reuters.load_data(num_words=1000)
 cnn = keras.Sequential([keras.Input((8, 8, 3)), layers.Conv2D(2, 3, data_format="channels_first")])
 cnn.summary()
 inputs = keras.Input((4,))
@@ -122,7 +122,7 @@ def test_unconverted_constructs_are_commented_out_and_reported_with_their_line()
     conversion = convert_source(REPORTED, "reported.py")
     left = {issue.loc.line: issue.message for issue in conversion.report.left}
     assert "cannot tell which model net is" in left[6]
-    assert "keras.datasets.imdb" in left[9]
+    assert "keras.datasets.reuters" in left[9]
     assert "data_format='channels_first'" in left[10]
     assert "uses cnn, whose model was not converted (reported.py, line 10)" in left[11]
     assert "Keras tensor hidden" in left[14] or "Keras layer call" in left[13]

@@ -12,6 +12,9 @@ from dlcourse.atomic import atomic_file
 from dlcourse.convert.api import convert_file, convert_weights, pick_model
 from dlcourse.convert.report import ConvertError
 
+LEFT_FOR_USER = 3
+"""Exit status when the output was written with constructs left for the user to port."""
+
 _EPILOG = """\
 examples:
   dlcourse convert model.py                      writes model_torch.py
@@ -20,7 +23,9 @@ examples:
 
 Everything not converted is left in place, commented out, and listed in the report (printed
 here, appended to a .py output, and as the last cell of a notebook). On any error nothing is
-written. See docs/keras_to_pytorch.md.
+written. Exit status: 0 everything converted; 3 written, with items left for you (see the
+report); 1 error (nothing written; also --strict with items left); 2 bad usage.
+See docs/keras_to_pytorch.md.
 """
 
 
@@ -65,6 +70,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         if output != Path("-") and output.resolve() == source.resolve():
             raise ConvertError(f"{output}: the output would overwrite the input; pick another -o")
+        if output != Path("-") and output.is_dir():
+            raise ConvertError(f"{output} is a directory: give -o a file name")
         if args.weights_out and not args.weights:
             raise ConvertError("--weights-out needs --weights MODEL.keras|.h5")
         conversion = convert_file(source)
@@ -81,15 +88,26 @@ def run(args: argparse.Namespace) -> int:
         print(f"dlcourse convert: error: {err}\nNothing was written.", file=sys.stderr)
         return 1
     print(conversion.report.to_text(), file=sys.stderr)
+    try:
+        _write(output, conversion.text, state, args, plan.class_name if state else "")
+    except OSError as err:
+        print(f"dlcourse convert: error: cannot write the output ({err})", file=sys.stderr)
+        return 1
+    return LEFT_FOR_USER if conversion.report.roots else 0
+
+
+def _write(
+    output: Path, text: str, state: dict | None, args: argparse.Namespace, model: str
+) -> None:
+    """Write the converted code (or print it with ``-o -``) and the converted weights."""
     if output == Path("-"):
-        sys.stdout.write(conversion.text)
+        sys.stdout.write(text)
     else:
         with atomic_file(output) as tmp:
-            tmp.write_text(conversion.text, encoding="utf-8")
+            tmp.write_text(text, encoding="utf-8")
         print(f"wrote {output}", file=sys.stderr)
     if state is not None:
         weights_out = args.weights_out or args.weights.with_suffix(".pt")
         with atomic_file(weights_out) as tmp:
             torch.save(state, tmp)
-        print(f"wrote {weights_out} ({len(state)} tensors for {plan.class_name})", file=sys.stderr)
-    return 0
+        print(f"wrote {weights_out} ({len(state)} tensors for {model})", file=sys.stderr)

@@ -13,6 +13,11 @@ class Sym(str):
     """A size known only when the model is built: a constructor parameter, e.g. ``in_features``."""
 
 
+class ShapeSym(Sym):
+    """A whole input shape known only at run time (``shape=x.shape[1:]``): its rank is unknown
+    until the layers that read it say what it must be."""
+
+
 Dim = int | Sym | None
 """One axis of a shape: a number, a constructor parameter, or ``None`` (any length)."""
 
@@ -25,6 +30,8 @@ class Unsupported(Exception):
         self.node = node
         self.message = message
         self.loc = loc
+        self.cause: Loc | None = None
+        """Set when this only follows from an earlier failure: where that one is reported."""
 
 
 @dataclass
@@ -64,3 +71,17 @@ class ModelDef:
     """Constructor parameters: name -> the source expression that gives its value."""
     fold: str | None = None
     """``softmax`` or ``sigmoid`` when the final activation is folded into the loss."""
+    more_inputs: list[tuple[str, tuple[Dim, ...]]] = field(default_factory=list)
+    """A functional model's other inputs (name, shape), after ``input_name``, in Keras's order."""
+    more_outputs: list[str] = field(default_factory=list)
+    """A functional model's other outputs, after ``output``, in Keras's order."""
+
+    @property
+    def inputs(self) -> list[tuple[str, tuple[Dim, ...]]]:
+        """Every input: (name, Keras shape), in the order ``forward`` takes them."""
+        return [(self.input_name, self.input_shape), *self.more_inputs]
+
+    @property
+    def outputs(self) -> list[str]:
+        """Every output, in the order ``forward`` returns them."""
+        return [self.output, *self.more_outputs]

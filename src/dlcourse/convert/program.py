@@ -13,19 +13,19 @@ import copy
 import re
 from dataclasses import dataclass, field
 
-from dlcourse.convert.builder import snake_case
-from dlcourse.convert.consts import Constants, bound_names
-from dlcourse.convert.edits import Edits
-from dlcourse.convert.emit import ModelPlan, emit_model
-from dlcourse.convert.helpers import helpers_code, helpers_imports, import_block
 from dlcourse.convert.ir import ModelDef, Unsupported
-from dlcourse.convert.models import Found, ModelFinder
-from dlcourse.convert.names import Aliases, is_keras_module
-from dlcourse.convert.parse import LayerParser
+from dlcourse.convert.layers.builder import snake_case
+from dlcourse.convert.read.constants import Constants, bound_names
+from dlcourse.convert.read.layer_calls import LayerParser
+from dlcourse.convert.read.models import Found, ModelFinder
+from dlcourse.convert.read.names import Aliases, is_keras_module
+from dlcourse.convert.read.units import Unit
 from dlcourse.convert.report import Loc, Report
-from dlcourse.convert.rewrite import ExpressionRewriter
-from dlcourse.convert.training import CompileConverter
-from dlcourse.convert.units import Unit
+from dlcourse.convert.write.compile_fit import CompileConverter
+from dlcourse.convert.write.edits import Edits
+from dlcourse.convert.write.expressions import ExpressionRewriter
+from dlcourse.convert.write.model_code import ModelPlan, emit_model
+from dlcourse.convert.write.templates import CALLBACKS, helpers_code, helpers_imports, import_block
 
 _COMPOUND = (ast.If, ast.For, ast.AsyncFor, ast.While, ast.With, ast.AsyncWith, ast.Try)
 
@@ -51,6 +51,10 @@ class _Scope:
     models: dict[str, ModelDef | None] = field(default_factory=dict)
     """Model variables: their definition, or None when compiled here but defined elsewhere."""
     failed: dict[str, Loc] = field(default_factory=dict)
+    dead: dict[str, Loc] = field(default_factory=dict)
+    """Names whose binding statement was commented out, and where that was reported."""
+    local: set[str] = field(default_factory=set)
+    """In a function: the names local to it (they hide the enclosing scope's)."""
 
     def model(self, var: str) -> tuple[bool, ModelDef | None]:
         """(is ``var`` a converted model here, its definition when known)."""
@@ -66,8 +70,28 @@ class _Scope:
         while scope is not None:
             if var in scope.failed:
                 return scope.failed[var]
+            if var in scope.local or var in scope.dead:
+                return None
             scope = scope.parent
         return None
+
+    def dead_name(self, name: str) -> Loc | None:
+        """Where the statement binding ``name`` was left unconverted, if it was."""
+        scope: _Scope | None = self
+        while scope is not None:
+            if name in scope.dead:
+                return scope.dead[name]
+            if name in scope.local or name in scope.failed:
+                return None
+            scope = scope.parent
+        return None
+
+    def kill(self, names: list[str], loc: Loc) -> None:
+        """``names`` are no longer defined: their statement was commented out at ``loc``."""
+        for name in names:
+            if name not in self.failed:
+                self.dead[name] = loc
+            self.models.pop(name, None)
 
 
 @dataclass
@@ -108,6 +132,8 @@ class Converter:
         self.failed_factories: dict[str, Loc] = {}
         self.recipes: dict[str, tuple[ast.stmt, bool]] = {}
         self.history: set[str] = set()
+        self.uncompiled: dict[str, Loc] = {}
+        self.recipe_cause: dict[str, Loc] = {}
         self.helpers: set[str] = set()
         self.helpers_at: tuple[int, ast.stmt] | None = None
         self.imports: set[str] = set()
@@ -142,6 +168,7 @@ class Converter:
         self._write_models()
         if not self.aliases.names and not self.pending:
             self.report.note(Loc(self.origin, 1), "no Keras code found: nothing to convert")
+            self.report.keras_found = False
         return self._result()
 
     def _scope(self, parent: _Scope | None, function: str | None) -> _Scope:
@@ -155,6 +182,7 @@ class Converter:
         self.parser.at(self.units[where.unit], scope.consts)
         if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef):
             inner = self._scope(scope, stmt.name)
+            inner.local = _local_names(stmt)
             for child in stmt.body:
                 self._statement(child, _Where(where.unit, where.top, stmt.body, inner))
             self._end_scope(inner)
@@ -174,10 +202,33 @@ class Converter:
 
     # -- statements ---------------------------------------------------------------------------
     def _class(self, stmt: ast.ClassDef, where: _Where) -> None:
+        bases = [self.aliases.resolve(base) for base in stmt.bases]
+        if "keras.callbacks.Callback" in bases and not stmt.keywords:
+            self._callback_class(stmt, where, bases.index("keras.callbacks.Callback"))
+            return
         use = self.aliases.first_use(ast.Module(stmt.bases + stmt.keywords, []))  # type: ignore[arg-type]
         if use is not None:
             self._leave(stmt, use[0], f"subclassing {use[1]} is not converted")
             return
+        for child in stmt.body:
+            if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef):
+                self._statement(child, _Where(where.unit, where.top, stmt.body, where.scope))
+
+    def _callback_class(self, stmt: ast.ClassDef, where: _Where, index: int) -> None:
+        """``class PrintDot(keras.callbacks.Callback)``: the helpers' ``Callback`` has its API."""
+        self._use(where, {"Callback"}, set())
+        header = self.units[where.unit].lines[stmt.lineno - 1]
+        base = ast.get_source_segment(self.units[where.unit].source, stmt.bases[index])
+        if stmt.bases[index].lineno == stmt.lineno and base and header.count(base) == 1:
+            self.edits.replace_line(stmt, header.replace(base, "Callback"))
+        else:
+            self._leave(stmt, stmt, "write the Callback base class on the class line")
+            return
+        self.report.note(
+            self._loc(stmt, where),
+            f"{stmt.name}: keras.callbacks.Callback -> Callback (written out with fit): the same "
+            "methods (on_epoch_end(epoch, logs), ...), self.model and model.stop_training",
+        )
         for child in stmt.body:
             if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef):
                 self._statement(child, _Where(where.unit, where.top, stmt.body, where.scope))
@@ -189,6 +240,12 @@ class Converter:
             if getattr(stmt, name, None) is not None
         ]
         headers += [item.context_expr for item in getattr(stmt, "items", [])]
+        for header in headers:
+            dead = self._dead_use(header, where.scope)
+            if dead:
+                node, message, cause = dead
+                self._leave(stmt, node, message, cause)
+                return
         for header in headers:
             problem = self._problem(header, where.scope)
             if problem:
@@ -235,22 +292,28 @@ class Converter:
         if tensor:
             self._leave(stmt, stmt, f"uses the Keras tensor {tensor} outside a model definition")
             return
-        for node in ast.walk(stmt):
-            if isinstance(node, ast.Name) and scope.failed_model(node.id):
-                loc = scope.failed_model(node.id)
-                self._leave(stmt, node, f"uses {node.id}, whose model was not converted ({loc})")
-                return
-        rewriter = ExpressionRewriter(self.aliases, lambda var: scope.model(var)[0], self.history)
+        pruned = self._prune_callbacks(copy.deepcopy(stmt), where)
+        dead = self._dead_use(pruned, scope)
+        if dead:
+            node, message, cause = dead
+            self._leave(stmt, node, message, cause)
+            return
+        rewriter = ExpressionRewriter(
+            self.aliases,
+            lambda var: scope.model(var)[0],
+            self.history,
+            lambda var: self.uncompiled.get(var) if scope.model(var)[0] else None,
+        )
         try:
-            new = rewriter.visit(copy.deepcopy(stmt))
+            new = rewriter.visit(pruned)
             use = self.aliases.first_use(new)
             if use:
                 raise Unsupported(use[0], f"{use[1]} is not converted")
         except Unsupported as err:
-            self._leave(stmt, err.node or stmt, err.message)
+            self._leave(stmt, err.node or stmt, err.message, rewriter.cause)
             return
         self._rebind(stmt, scope)
-        if rewriter.changed:
+        if rewriter.changed or pruned is not stmt and ast.dump(pruned) != ast.dump(stmt):
             self._use(where, rewriter.helpers, rewriter.imports)
             for message in rewriter.notes:
                 self.report.note(self._loc(stmt, where), message)
@@ -270,6 +333,7 @@ class Converter:
             failed = self.failed_factories.get(value.func.id)
         for name in names:
             scope.failed.pop(name, None)
+            scope.dead.pop(name, None)
             scope.models.pop(name, None)
             if len(names) == 1 and factory is not None:
                 scope.models[name] = factory
@@ -310,7 +374,15 @@ class Converter:
             compiled = self.compiler.convert(var, call, model)
         except Unsupported as err:
             self._leave(stmt, err.node or stmt, err.message)
+            loc = self._loc(stmt, where)
+            self.uncompiled[var] = loc
+            for node in ast.walk(call):
+                if isinstance(node, ast.Name) and node.id in self.recipes:
+                    self.recipe_cause[node.id] = loc
             return True
+        self.uncompiled.pop(var, None)
+        for node, message in compiled.dropped:
+            self.report.not_converted(self._loc(node, where), message)
         scope.models.setdefault(var, model)
         for name in compiled.consumed:
             self.recipes[name] = (self.recipes[name][0], True)
@@ -347,12 +419,13 @@ class Converter:
             error = item.error
             assert error is not None
             loc = error.loc or self._locate(error.node, item.stmts)
-            self.report.not_converted(loc, error.message)
+            self.report.not_converted(loc, error.message, error.cause)
             header = f"model {item.var} not converted: " if item.var else ""
             for stmt in item.stmts:
                 self.edits.comment_out(stmt, header + error.message)
+                scope.kill([n for n in bound_names(stmt) if n != item.var], error.cause or loc)
             if item.var:
-                scope.failed[item.var] = loc
+                scope.failed[item.var] = error.cause or loc
                 scope.models.pop(item.var, None)
 
     def _accept(self, item: Found, scope: _Scope) -> None:
@@ -397,6 +470,8 @@ class Converter:
             self.imports |= {"import torch", "from torch import nn"}
             if plan.uses_functional:
                 self.imports.add("import torch.nn.functional as F")
+            if "math.prod(" in plan.code:
+                self.imports.add("import math")
             args = ", ".join(f"{k}={v}" for k, v in item.model.params.items())
             make = f"{item.factory}({args})"
             line = f"{item.model.var} = {make}" if item.model.var else f"return {make}"
@@ -415,7 +490,8 @@ class Converter:
                 comment = f"# Keras: {self.edits.one_line(stmt)} (made in compile below)"
                 self._set(stmt, [comment])
             else:
-                self._leave(stmt, stmt, f"{name} is not used by a converted compile()")
+                message = f"{name} is not used by a converted compile()"
+                self._leave(stmt, stmt, message, self.recipe_cause.get(name))
 
     # -- edits --------------------------------------------------------------------------------
     def _use(self, where: _Where, helpers: set[str], imports: set[str]) -> None:
@@ -439,13 +515,75 @@ class Converter:
     def _keras_comment(self, stmt: ast.stmt) -> list[str]:
         return [f"# Keras: {self.edits.one_line(stmt)}"]
 
-    def _leave(self, stmt: ast.stmt, node: ast.AST, message: str) -> None:
-        """Comment ``stmt`` out and report ``message`` at ``node``'s line."""
+    def _leave(self, stmt: ast.stmt, node: ast.AST, message: str, cause: Loc | None = None) -> None:
+        """Comment ``stmt`` out and report ``message`` at ``node``'s line.
+
+        ``cause``: where the root item is when this one only follows from it. The names the
+        statement binds are no longer defined: later uses are commented out too.
+        """
         where = self.where[id(stmt)]
-        self.report.not_converted(
-            self._loc(node if hasattr(node, "lineno") else stmt, where), message
-        )
+        inside = stmt.lineno <= getattr(node, "lineno", 0) <= (stmt.end_lineno or stmt.lineno)
+        loc = self._loc(node if inside else stmt, where)
+        self.report.not_converted(loc, message, cause)
         self.edits.comment_out(stmt, message)
+        where.scope.kill(bound_names(stmt), cause or loc)
+
+    def _dead_use(self, tree: ast.AST, scope: _Scope) -> tuple[ast.AST, str, Loc] | None:
+        """The first read of a name the conversion removed: (node, message, root location)."""
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Name) or not isinstance(node.ctx, ast.Load):
+                continue
+            loc = scope.failed_model(node.id)
+            if loc:
+                return node, f"uses {node.id}, whose model was not converted ({loc})", loc
+            loc = scope.dead_name(node.id)
+            if loc:
+                return node, f"uses {node.id}, which was not converted ({loc})", loc
+        return None
+
+    def _prune_callbacks(self, stmt: ast.stmt, where: _Where) -> ast.stmt:
+        """Drop, from ``callbacks=[...]`` lists, the callbacks that were not converted."""
+        for node in ast.walk(stmt):
+            if isinstance(node, ast.List | ast.Tuple):  # [EarlyStopping(...), TensorBoard(...)]
+                kept = []
+                for item in node.elts:
+                    dotted = self.aliases.resolve(item.func) if isinstance(item, ast.Call) else ""
+                    name = (dotted or "").rsplit(".", 1)[-1]
+                    if (dotted or "").startswith("keras.callbacks.") and name not in CALLBACKS:
+                        message = f"callback {dotted} is not converted: left out of the list"
+                        self.report.not_converted(self._loc(item, where), message)
+                    else:
+                        kept.append(item)
+                node.elts = kept
+            if not isinstance(node, ast.Call):
+                continue
+            for keyword in node.keywords:
+                if keyword.arg != "callbacks" or not isinstance(
+                    keyword.value, ast.List | ast.Tuple
+                ):
+                    continue
+                kept = []
+                for item in keyword.value.elts:
+                    reason = self._callback_problem(item, where.scope)
+                    if reason is None:
+                        kept.append(item)
+                    else:
+                        message, cause = reason
+                        self.report.not_converted(self._loc(item, where), message, cause)
+                keyword.value.elts = kept
+        return stmt
+
+    def _callback_problem(self, item: ast.expr, scope: _Scope) -> tuple[str, Loc | None] | None:
+        """Why a callback in a list cannot be kept (and the root item's location), if so."""
+        func = item.func if isinstance(item, ast.Call) else item
+        dotted = self.aliases.resolve(func) or ""
+        if dotted.startswith("keras.callbacks.") and dotted.rsplit(".", 1)[1] not in CALLBACKS:
+            return f"callback {dotted} is not converted: left out of the callbacks list", None
+        if isinstance(func, ast.Name):
+            loc = scope.dead_name(func.id)
+            if loc:
+                return f"callback {func.id} was not converted ({loc}): left out of the list", loc
+        return None
 
     def _set(self, stmt: ast.stmt, lines: list[str]) -> None:
         self.edits.replace(stmt, lines)
@@ -466,6 +604,9 @@ class Converter:
             block = import_block(self.imports, self.np_imported)
             self.edits.insert(*self.imports_at, 0, [*block, ""])
         before = 0
+        if helpers and self.notebook:  # the helpers' cell imports what it needs itself
+            own = import_block(helpers_imports(self.helpers), False)
+            helpers = "\n".join(own) + "\n\n\n" + helpers
         if helpers and self.helpers_at is not None:
             if self.notebook:  # a cell of its own, after the imports when they come first
                 before = self.helpers_at[0]
@@ -477,3 +618,24 @@ class Converter:
         sources = [self.edits.render(u) for u in range(len(self.units))]
         helpers_out = helpers if self.notebook else None
         return Result(sources, helpers_out, before, self.report, self.plans)
+
+
+def _local_names(func: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
+    """Names local to a function: its parameters and the names it binds (not nested scopes)."""
+    args = func.args
+    names = {a.arg for a in [*args.posonlyargs, *args.args, *args.kwonlyargs]}
+    names |= {a.arg for a in (args.vararg, args.kwarg) if a is not None}
+    todo: list[ast.AST] = list(func.body)
+    while todo:
+        node = todo.pop()
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            names.add(node.id)
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            names.add(node.name)
+            continue
+        elif isinstance(node, ast.Lambda | ast.comprehension):
+            continue
+        elif isinstance(node, ast.Import | ast.ImportFrom):
+            names |= {(a.asname or a.name).split(".")[0] for a in node.names}
+        todo.extend(ast.iter_child_nodes(node))
+    return names

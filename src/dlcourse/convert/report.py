@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True)
 class Loc:
     """A place in the input: a file or a notebook cell, and a line in it."""
 
@@ -14,6 +15,16 @@ class Loc:
 
     def __str__(self) -> str:
         return f"{self.unit}, line {self.line}"
+
+    def __lt__(self, other: Loc) -> bool:
+        return self._key() < other._key()
+
+    def _key(self) -> tuple[str, int, int]:
+        """Input order: cell 2 before cell 12."""
+        match = re.fullmatch(r"(.*?)(\d+)", self.unit)
+        if match:
+            return match.group(1), int(match.group(2)), self.line
+        return self.unit, 0, self.line
 
 
 class ConvertError(Exception):
@@ -27,6 +38,9 @@ class Issue:
     loc: Loc
     message: str
     converted: bool
+    cause: Loc | None = None
+    """For an item that only follows from another (a use of a name that was not converted):
+    where that root item is. The report lists it under its root, not as an item of its own."""
 
 
 @dataclass
@@ -34,10 +48,17 @@ class Report:
     """Everything the reader must check after a conversion, in input order."""
 
     issues: list[Issue] = field(default_factory=list)
+    keras_found: bool = True
+    """False when the input uses no Keras at all (the report then says so)."""
 
-    def not_converted(self, loc: Loc, message: str) -> None:
-        """Record a construct left in place (commented out) for the reader to port by hand."""
-        self._add(Issue(loc, message, converted=False))
+    def not_converted(self, loc: Loc, message: str, cause: Loc | None = None) -> None:
+        """Record a construct left in place (commented out) for the reader to port by hand.
+
+        ``cause``: the root item's location when this one only follows from it.
+        """
+        if cause == loc:
+            cause = None
+        self._add(Issue(loc, message, converted=False, cause=cause))
 
     def note(self, loc: Loc, message: str) -> None:
         """Record a converted construct whose behaviour the reader should know about."""
@@ -49,8 +70,29 @@ class Report:
 
     @property
     def left(self) -> list[Issue]:
-        """The constructs that were not converted."""
+        """Every construct that was not converted, root causes and what follows from them."""
         return sorted((i for i in self.issues if not i.converted), key=lambda i: i.loc)
+
+    @property
+    def roots(self) -> list[tuple[Issue, list[Loc]]]:
+        """One item per root cause, with the other places it affects (in input order)."""
+        left = self.left
+        root_locs = {i.loc for i in left if i.cause is None}
+        affected: dict[Loc, list[Loc]] = {}
+        for issue in left:
+            if issue.cause is not None and issue.cause in root_locs:
+                places = affected.setdefault(issue.cause, [])
+                if issue.loc not in places:
+                    places.append(issue.loc)
+        seen: set[Loc] = set()
+        result = []
+        for issue in left:
+            if issue.cause is not None and issue.cause in root_locs:
+                continue
+            places = [] if issue.loc in seen else affected.get(issue.loc, [])
+            seen.add(issue.loc)
+            result.append((issue, places))
+        return result
 
     @property
     def notes(self) -> list[Issue]:
@@ -59,12 +101,13 @@ class Report:
 
     def to_text(self) -> str:
         """The report as plain text, for the terminal and for a ``.py`` output."""
-        lines = [f"Conversion report: {len(self.left)} not converted, {len(self.notes)} notes."]
-        if self.left:
+        roots = self.roots
+        lines = [f"Conversion report: {len(roots)} not converted, {len(self.notes)} notes."]
+        if roots:
             lines.append(
                 "Not converted (port by hand; code that could not be converted is commented out):"
             )
-            lines += [f"  - {i.loc}: {i.message}" for i in self.left]
+            lines += [f"  - {_item(i, places)}" for i, places in roots]
         if self.notes:
             lines.append("Notes on what was converted:")
             lines += [f"  - {i.loc}: {i.message}" for i in self.notes]
@@ -73,16 +116,29 @@ class Report:
     def to_markdown(self) -> str:
         """The report as the last markdown cell of a converted notebook."""
         parts = ["## Conversion report (`dlcourse convert`)", ""]
-        if self.left:
+        roots = self.roots
+        if not self.keras_found:
+            parts.append("This notebook uses no Keras: nothing was converted.")
+        elif roots:
             parts += [
                 "**Not converted**: port these by hand (code that could not be converted is "
                 "left in place, commented out):",
                 "",
             ]
-            parts += [f"- {i.loc}: {i.message}" for i in self.left]
+            parts += [f"- {_item(i, places)}" for i, places in roots]
         else:
             parts.append("Every Keras construct in this notebook was converted.")
         if self.notes:
             parts += ["", "**Notes on what was converted:**", ""]
             parts += [f"- {i.loc}: {i.message}" for i in self.notes]
         return "\n".join(parts)
+
+
+def _item(issue: Issue, places: list[Loc]) -> str:
+    """One report line: where, what, and the other places that follow from the same cause."""
+    text = f"{issue.loc}: {issue.message}"
+    if places:
+        same = all(p.unit == issue.loc.unit for p in places)
+        where = ", ".join(f"line {p.line}" if same else str(p) for p in places)
+        text += f"; also commented out for this reason: {where}"
+    return " ".join(text.split())

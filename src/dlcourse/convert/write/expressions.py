@@ -7,15 +7,13 @@ import re
 from collections.abc import Callable
 
 from dlcourse.convert.ir import Unsupported
-from dlcourse.convert.names import Aliases
-from dlcourse.convert.training import callback_call, helper_call, pt_paths
+from dlcourse.convert.keras_datasets import NOTES as DATASET_NOTES
+from dlcourse.convert.keras_datasets import SUPPORTED as DATASETS
+from dlcourse.convert.read.names import Aliases
+from dlcourse.convert.report import Loc
+from dlcourse.convert.write.compile_fit import callback_call, helper_call, pt_paths
+from dlcourse.convert.write.templates import CALLBACKS
 
-# keras.datasets.X -> the course loader giving the same arrays, and how they differ.
-LOADERS = {
-    "fashion_mnist": ("load_fashion_mnist", "labels are int64 (Keras: uint8)"),
-    "cifar10": ("load_cifar10", "labels are int64 of shape (N,) (Keras: uint8, (N, 1))"),
-    "boston_housing": ("load_boston_housing", "float32 arrays (Keras: float64), same split"),
-}
 _KERAS_FIT_WORDS = {"epochs", "validation_split", "validation_data", "callbacks"}
 
 
@@ -30,8 +28,17 @@ class ExpressionRewriter(ast.NodeTransformer):
     names bound to ``fit``'s result (``history.history`` becomes ``history``).
     """
 
-    def __init__(self, aliases: Aliases, is_model: Callable[[str], bool], history: set[str]):
+    def __init__(
+        self,
+        aliases: Aliases,
+        is_model: Callable[[str], bool],
+        history: set[str],
+        uncompiled: Callable[[str], Loc | None] = lambda var: None,
+    ):
         self.aliases, self.is_model, self.history = aliases, is_model, history
+        self.uncompiled = uncompiled
+        self.cause: Loc | None = None
+        """Set with an Unsupported that only follows from an earlier item (its location)."""
         self.changed = False
         self.helpers: set[str] = set()
         self.imports: set[str] = set()
@@ -49,13 +56,15 @@ class ExpressionRewriter(ast.NodeTransformer):
             if method in ("fit", "evaluate") and _KERAS_FIT_WORDS & {k.arg for k in node.keywords}:
                 raise Unsupported(node, f"{var}.{method}: cannot tell which model {var} is")
         dotted = self.aliases.resolve(func) or ""
-        match = re.fullmatch(r"keras\.datasets\.(\w+)\.load_data", dotted)
-        if match:
-            return self._load_data(match.group(1), node)
         name = dotted.rsplit(".", 1)[-1]
-        if dotted in ("keras.callbacks.EarlyStopping", "keras.callbacks.ModelCheckpoint"):
+        if dotted.startswith("keras.callbacks.") and name in CALLBACKS:
             self.generic_visit(node)
             return self._helper(name, callback_call(name, node))
+        if dotted in ("keras.utils.pad_sequences", "keras.preprocessing.sequence.pad_sequences"):
+            self.generic_visit(node)
+            return self._helper(
+                name, ast.Call(ast.Name(name, ast.Load()), node.args, node.keywords)
+            )
         if dotted == "keras.utils.to_categorical":
             self.generic_visit(node)
             return self._helper(
@@ -67,7 +76,19 @@ class ExpressionRewriter(ast.NodeTransformer):
             return ast.Call(_expr("torch.manual_seed"), node.args, [])
         return self.generic_visit(node)
 
+    def visit_Name(self, node: ast.Name) -> ast.AST:
+        if isinstance(node.ctx, ast.Load):
+            return self._dataset(node) or node
+        return node
+
     def visit_Attribute(self, node: ast.Attribute) -> ast.AST:
+        dataset = self._dataset(node)
+        if dataset is not None:
+            return dataset
+        if self.aliases.resolve(node) in ("tensorflow.__version__", "keras.__version__"):
+            self.changed = True
+            self.imports.add("import torch")
+            return ast.copy_location(_expr("torch.__version__"), node)
         if isinstance(node.value, ast.Name):
             var = node.value.id
             if var in self.history and node.attr == "history":
@@ -80,9 +101,15 @@ class ExpressionRewriter(ast.NodeTransformer):
     def _helper(self, name: str, call: ast.Call) -> ast.Call:
         self.changed = True
         self.helpers.add(name)
+        call.func.converted = True  # type: ignore[attr-defined]  # a helper, even if Keras's name
         return call
 
     def _model_method(self, var: str, method: str, call: ast.Call) -> ast.AST:
+        compiled_at = self.uncompiled(var) if method in ("fit", "evaluate") else None
+        if compiled_at is not None:
+            self.cause = compiled_at
+            message = f"{var}.{method}: {var}.compile() was not converted ({compiled_at})"
+            raise Unsupported(call, message)
         if method in ("fit", "evaluate", "predict"):
             return self._helper(method, helper_call(method, var, call))
         if method == "summary" and not call.args and not call.keywords:
@@ -100,17 +127,22 @@ class ExpressionRewriter(ast.NodeTransformer):
             return _expr(f"sum(p.numel() for p in {var}.parameters())")
         raise Unsupported(call, f"{var}.{method}() has no converted equivalent")
 
-    def _load_data(self, dataset: str, call: ast.Call) -> ast.AST:
-        loader, differences = LOADERS.get(dataset, ("", ""))
-        if not loader:
-            message = f"keras.datasets.{dataset}: no course loader gives the same data"
-            raise Unsupported(call, message + "; load it yourself")
-        if call.args or call.keywords:
-            raise Unsupported(call, f"keras.datasets.{dataset}.load_data() with arguments")
+    def _dataset(self, node: ast.Name | ast.Attribute) -> ast.expr | None:
+        """``keras.datasets.X...`` as ``keras_datasets.X...`` (the course's copy), else None."""
+        dotted = self.aliases.resolve(node) or ""
+        match = re.fullmatch(r"keras\.datasets(?:\.(\w+))?((?:\.\w+)*)", dotted)
+        if not match:
+            return None
+        dataset = match.group(1)
+        if dataset not in DATASETS:
+            what = f"keras.datasets.{dataset}" if dataset else "keras.datasets"
+            raise Unsupported(
+                node, f"{what}: the course has no copy of this dataset; load it yourself"
+            )
         self.changed = True
-        self.imports.add(f"from dlcourse.data import {loader}")
+        self.imports.add("from dlcourse.convert import keras_datasets")
         self.notes.append(
-            f"keras.datasets.{dataset} -> dlcourse.data.{loader}(): the same data in "
-            f"Keras's layout; {differences}"
+            f"keras.datasets.{dataset} -> keras_datasets.{dataset} "
+            f"(dlcourse.convert.keras_datasets): {DATASET_NOTES[dataset]}"
         )
-        return _expr(f"{loader}().numpy_splits()")
+        return ast.copy_location(_expr(f"keras_datasets.{dataset}{match.group(2)}"), node)

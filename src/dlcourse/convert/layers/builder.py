@@ -8,6 +8,7 @@ where the layout changes.
 
 from __future__ import annotations
 
+import ast
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,6 +27,8 @@ class Value:
     channels_first: bool = False
     flat_from: tuple[Dim, ...] | None = None
     """Keras shape before a Flatten that kept PyTorch's channels-first order."""
+    mask: str | None = None
+    """The variable holding Keras's mask of the time steps (``mask_zero=True``), if any."""
 
     @property
     def rank(self) -> int:
@@ -77,20 +80,50 @@ def dim_text(dim: Dim) -> str:
     return "?" if dim is None else str(dim)
 
 
+_OPS: dict[str, type[ast.operator]] = {
+    "+": ast.Add,
+    "-": ast.Sub,
+    "*": ast.Mult,
+    "//": ast.FloorDiv,
+}
+
+
+def arith(left: Dim, op: str, right: Dim) -> Dim:
+    """``left op right`` for sizes: a number when both are numbers, None when either is unknown,
+    else code built as an expression tree, so that ``ast.unparse`` writes the parentheses."""
+    if left is None or right is None:
+        return None
+    if (op in ("+", "-") and right == 0) or (op in ("*", "//") and right == 1):
+        return left
+    if not isinstance(left, Sym) and not isinstance(right, Sym):
+        if op == "+":
+            return left + right
+        if op == "-":
+            return left - right
+        return left * right if op == "*" else left // right
+    tree = ast.BinOp(_code(left), _OPS[op](), _code(right))
+    return Sym(ast.unparse(tree))
+
+
+def _code(dim: int | Sym) -> ast.expr:
+    return ast.parse(str(dim), mode="eval").body
+
+
 def product(dims: tuple[Dim, ...]) -> Dim:
     """The number of elements in ``dims``: a number, an expression, or None if unknown."""
     if any(d is None for d in dims):
         return None
     number = 1
-    symbols = []
+    symbols: list[Dim] = []
     for d in dims:
         if isinstance(d, Sym):
             symbols.append(d)
         else:
             number *= int(d)  # type: ignore[arg-type]
-    if not symbols:
-        return number
-    return Sym(" * ".join(([str(number)] if number != 1 else []) + symbols))
+    result: Dim = number
+    for symbol in symbols:
+        result = symbol if result == 1 else arith(result, "*", symbol)
+    return result
 
 
 class Builder:

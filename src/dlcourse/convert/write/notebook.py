@@ -7,7 +7,7 @@ import copy
 import nbformat
 
 from dlcourse.convert.program import Converter, Result
-from dlcourse.convert.units import parse_unit
+from dlcourse.convert.read.units import parse_unit
 
 _HELPERS_INTRO = """### The training loop, written out
 

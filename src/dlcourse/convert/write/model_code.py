@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass
 
-from dlcourse.convert.builder import Builder, Value, WeightSpec
 from dlcourse.convert.ir import ModelDef, Unsupported
-from dlcourse.convert.registry import ALIAS, layer_defs
+from dlcourse.convert.layers.builder import Builder, Value, WeightSpec
+from dlcourse.convert.layers.registry import ALIAS, layer_defs
+from dlcourse.convert.report import Loc
 
 _ELEMENTWISE = {"Dropout", "Activation", "ReLU", "Rescaling", ALIAS}
-_ACTIVATED = {"Dense", "Conv1D", "Conv2D", "Activation"}
+_ACTIVATED = {"Dense", "Conv1D", "Conv2D", "Conv3D", "Conv2DTranspose", "Activation"}
 _COMMENT_COLUMN = 44
+MASK_PASSERS = {"Dense", "Dropout", "Activation", "ReLU", "TimeDistributed", ALIAS}
+"""Layers that pass Keras's mask on, unchanged (``mask_zero=True``)."""
+MASK_READERS = {"GlobalAveragePooling1D", "SimpleRNN", "LSTM", "GRU", "Bidirectional"}
+"""Layers that use the mask: padding steps are left out of the mean, or skipped."""
 
 
 @dataclass
@@ -40,8 +46,8 @@ def _output_index(model: ModelDef) -> int:
 
 
 def producers(model: ModelDef) -> list[list[int]]:
-    """For each node, the indices of the nodes whose outputs it reads (-1: the input)."""
-    latest: dict[str, int] = {model.input_name: -1}
+    """For each node, the indices of the nodes whose outputs it reads (-1 - k: input k)."""
+    latest: dict[str, int] = {name: -1 - k for k, (name, _) in enumerate(model.inputs)}
     result = []
     for i, node in enumerate(model.nodes):
         result.append([latest[name] for name in node.inputs])
@@ -75,7 +81,8 @@ def emit_model(model: ModelDef, class_name: str, factory: str) -> ModelPlan:
     """Build the class; raises :class:`Unsupported` (located at the layer) when it cannot."""
     defs = layer_defs()
     b = Builder()
-    b.values[model.input_name] = Value(model.input_name, model.input_shape)
+    for name, shape in model.inputs:
+        b.values[name] = Value(name, shape)
     consumers: list[list[int]] = [[] for _ in model.nodes]
     for j, sources in enumerate(producers(model)):
         for i in sources:
@@ -101,14 +108,23 @@ def emit_model(model: ModelDef, class_name: str, factory: str) -> ModelPlan:
                     continue
                 b.comment(f"Keras: activation={model.fold!r}; {note}")
                 layer = dataclasses.replace(layer, args={**layer.args, "activation": None})
-            defs[layer.kind].build(b, layer, inputs)
+            masked = [v.mask for v in inputs if v.mask]
+            if masked and layer.kind not in MASK_READERS | MASK_PASSERS:
+                raise Unsupported(
+                    None, f"{layer.kind} after Embedding(mask_zero=True): masking is not supported"
+                )
+            value = defs[layer.kind].build(b, layer, inputs)
+            if masked and layer.kind in MASK_PASSERS and value.rank >= 2:
+                b.values[value.var] = dataclasses.replace(b.values[value.var], mask=masked[0])
         except Unsupported as err:
             err.loc = err.loc or layer.loc
             raise
-    b.target = model.output
-    result = b.channels_last(b.values[model.output])
-    b.line(f"return {result.var}")
-    code = _render(model, b, class_name, factory, result)
+    results = []
+    for output in model.outputs:
+        b.target = output
+        results.append(b.channels_last(b.values[output]))
+    b.line(f"return {', '.join(r.var for r in results)}")
+    code = _render(model, b, class_name, factory, results)
     return ModelPlan(model, class_name, factory, code, b.weights, b.uses_functional)
 
 
@@ -134,19 +150,31 @@ def _init_lines(b: Builder, indent: str) -> list[str]:
     return out
 
 
-def _render(model: ModelDef, b: Builder, name: str, factory: str, out: Value) -> str:
+def _place(loc: Loc) -> str:
+    """Where the model was, without the input's file name (which must never reach the code)."""
+    if re.fullmatch(r"cell \d+", loc.unit):
+        return f"{loc.unit}, line {loc.line}"
+    return f"line {loc.line}"
+
+
+def _render(model: ModelDef, b: Builder, name: str, factory: str, outs: list[Value]) -> str:
     params = list(model.params)
-    signature = "".join(f", {p}: int" for p in params)
-    sizes = "".join(f"{p}: int, " for p in params)
+    hints = {p: "tuple[int, ...]" if p.startswith("input_shape") else "int" for p in params}
+    signature = "".join(f", {p}: {hints[p]}" for p in params)
+    sizes = "".join(f"{p}: {hints[p]}, " for p in params)
     where = f"`{model.var} = ...`" if model.var else "the model returned"
-    shape_in = Builder.shape_text(Value("", model.input_shape))
-    shape_out = Builder.shape_text(out)
+    shape_in = " and ".join(Builder.shape_text(Value("", shape)) for _, shape in model.inputs)
+    shape_out = " and ".join(Builder.shape_text(out) for out in outs)
     returns = f"returns {shape_out}."
     if model.fold:
         returns = f"returns {shape_out} logits:\n    apply {model.fold} for Keras's probabilities."
+    arguments = ", ".join(f"{n}: torch.Tensor" for n, _ in model.inputs)
+    returned = "torch.Tensor"
+    if len(outs) > 1:
+        returned = f"tuple[{', '.join(['torch.Tensor'] * len(outs))}]"
     lines = [
         f"class {name}(nn.Module):",
-        f'    """Converted from Keras: {where} ({model.loc}).',
+        f'    """Converted from Keras: {where} ({_place(model.loc)}).',
         "",
         f"    Takes inputs in Keras's layout, {shape_in}; {returns}",
         '    """',
@@ -162,7 +190,7 @@ def _render(model: ModelDef, b: Builder, name: str, factory: str, out: Value) ->
         "        super().__init__()",
         *_init_lines(b, " " * 8),
         "",
-        f"    def forward(self, {model.input_name}: torch.Tensor) -> torch.Tensor:",
+        f"    def forward(self, {arguments}) -> {returned}:",
         *_aligned(b.forward, " " * 8),
         "",
         "",

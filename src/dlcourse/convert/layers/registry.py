@@ -1,7 +1,9 @@
 """The registry of supported Keras layers: their signatures and PyTorch builders.
 
-Each layer module (``core.py``, ``conv.py``, ``recurrent.py``) registers a builder
-``(Builder, LayerCall, inputs) -> Value`` under its Keras class name with :func:`layer`.
+Each layer module (``basic.py``, ``convolution.py``, ``recurrent.py``) registers a builder
+``(Builder, LayerCall, inputs) -> Value`` under its Keras class name with :func:`layer`; the
+package ``dlcourse.convert.layers`` imports them all, so the table is complete whenever this
+module is imported.
 """
 
 from __future__ import annotations
@@ -10,8 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from dlcourse.convert.builder import Builder, Value
 from dlcourse.convert.ir import Dim, LayerCall, Unsupported
+from dlcourse.convert.layers.builder import Builder, Value
 
 ALIAS = "alias"
 """The kind of the pseudo-layer for ``skip = x`` in functional code (no Keras layer)."""
@@ -99,9 +101,7 @@ def layer(
 
 
 def layer_defs() -> dict[str, LayerDef]:
-    """Every supported layer by Keras class name."""
-    from dlcourse.convert import conv, core, recurrent  # noqa: F401  (they register on import)
-
+    """Every supported layer by Keras class name (the package imports every layer module)."""
     return _LAYERS
 
 

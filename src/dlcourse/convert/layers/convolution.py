@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from dlcourse.convert.builder import Builder, Value
-from dlcourse.convert.ir import Dim, LayerCall, Sym, Unsupported
-from dlcourse.convert.registry import REQUIRED, channels_last_only, layer, need_known
+from dlcourse.convert.ir import Dim, LayerCall, Unsupported
+from dlcourse.convert.layers.builder import Builder, Value, arith
+from dlcourse.convert.layers.registry import REQUIRED, channels_last_only, layer, need_known
 
 
 def _tuple(value: object, rank: int, what: str) -> tuple[int, ...]:
@@ -24,7 +24,7 @@ def _valid_length(n: Dim, span: int, stride: int) -> Dim:
     """Output length of a window of ``span`` sliding with ``stride`` without padding."""
     if n is None or isinstance(n, int):
         return None if n is None else (n - span) // stride + 1
-    return Sym(f"({n} - {span}) // {stride} + 1")
+    return arith(arith(arith(n, "-", span), "//", stride), "+", 1)
 
 
 def _same_length(n: Dim, stride: int) -> Dim:
@@ -33,7 +33,7 @@ def _same_length(n: Dim, stride: int) -> Dim:
         return n
     if isinstance(n, int):
         return -(-n // stride)
-    return Sym(f"({n} + {stride - 1}) // {stride}")
+    return arith(arith(n, "+", stride - 1), "//", stride)
 
 
 def _same_pads(n: Dim, span: int, stride: int, what: str) -> tuple[int, int]:
@@ -209,6 +209,12 @@ def _global(b: Builder, call: LayerCall, inputs: list[Value], rank: int, op: str
     dims = str(axes[0]) if rank == 1 else str(axes)
     keep = bool(call.args["keepdims"])
     expr = f"{x.var}.{op}(dim={dims}{', keepdim=True' if keep else ''})"
+    if x.mask and op == "mean":  # Keras averages the unmasked steps only
+        x = b.channels_last(x)
+        weights = f"{x.mask}.unsqueeze(-1).to({x.var}.dtype)"
+        total = f"({x.var} * {weights}).sum(dim=1{', keepdim=True' if keep else ''})"
+        count = f"{weights}.sum(dim=1{', keepdim=True' if keep else ''}).clamp(min=1)"
+        expr = f"{total} / {count}"
     if keep:
         return b.assign(expr, (*(1,) * rank, x.shape[-1]), x.channels_first)
     return b.assign(expr, (x.shape[-1],))
@@ -235,3 +241,97 @@ def global_max_pool1d(b: Builder, call: LayerCall, inputs: list[Value]) -> Value
 @layer("GlobalMaxPooling2D", *_GLOBAL_PARAMS)
 def global_max_pool2d(b: Builder, call: LayerCall, inputs: list[Value]) -> Value:
     return _global(b, call, inputs, 2, "amax")
+
+
+@layer("Conv3D", *_CONV_PARAMS, sizes=("filters",))
+def conv3d(b: Builder, call: LayerCall, inputs: list[Value]) -> Value:
+    return _conv(b, call, inputs, 3)
+
+
+@layer("MaxPooling3D", *_pool_params((2, 2, 2)))
+def max_pool3d(b: Builder, call: LayerCall, inputs: list[Value]) -> Value:
+    return _pool(b, call, inputs, 3, "Max")
+
+
+@layer("AveragePooling3D", *_pool_params((2, 2, 2)))
+def avg_pool3d(b: Builder, call: LayerCall, inputs: list[Value]) -> Value:
+    return _pool(b, call, inputs, 3, "Avg")
+
+
+def _upsample(b: Builder, call: LayerCall, inputs: list[Value], rank: int) -> Value:
+    channels_last_only(call)
+    x = b.channels_first(_spatial(inputs[0], rank, call.kind))
+    size = _tuple(call.args["size"], rank, f"{call.kind}: size")
+    mode = call.args.get("interpolation", "nearest")
+    if mode not in ("nearest", "bilinear"):
+        raise Unsupported(None, f"{call.kind}: interpolation={mode!r} is not supported")
+    options = f"scale_factor={_text(size) if len(set(size)) == 1 else size}, mode={mode!r}"
+    attr = b.module(call, f"nn.Upsample({options})")
+    out = [arith(n, "*", s) for n, s in zip(x.shape[:-1], size, strict=True)]
+    return b.assign(f"self.{attr}({x.var})", (*out, x.shape[-1]), channels_first=True)
+
+
+@layer("UpSampling1D", ("size", 2))
+def upsampling1d(b: Builder, call: LayerCall, inputs: list[Value]) -> Value:
+    return _upsample(b, call, inputs, 1)
+
+
+@layer("UpSampling2D", ("size", (2, 2)), ("data_format", None), ("interpolation", "nearest"))
+def upsampling2d(b: Builder, call: LayerCall, inputs: list[Value]) -> Value:
+    return _upsample(b, call, inputs, 2)
+
+
+@layer(
+    "Conv2DTranspose",
+    ("filters", REQUIRED),
+    ("kernel_size", REQUIRED),
+    ("strides", (1, 1)),
+    ("padding", "valid"),
+    ("output_padding", None),
+    ("data_format", None),
+    ("dilation_rate", (1, 1)),
+    ("activation", None),
+    ("use_bias", True),
+    sizes=("filters",),
+)
+def conv2d_transpose(b: Builder, call: LayerCall, inputs: list[Value]) -> Value:
+    """Keras's output size: n * stride ("same"), n * stride + max(kernel - stride, 0) ("valid")."""
+    channels_last_only(call)
+    x = b.channels_first(_spatial(inputs[0], 2, call.kind))
+    args = call.args
+    kernel = _tuple(args["kernel_size"], 2, f"{call.kind}: kernel_size")
+    strides = _tuple(args["strides"], 2, f"{call.kind}: strides")
+    if args["output_padding"] is not None or _tuple(args["dilation_rate"], 2, "dilation") != (1, 1):
+        raise Unsupported(None, f"{call.kind}: output_padding and dilation_rate are not supported")
+    pads, extra, crops, out = [], [], [], []
+    for n, k, s in zip(x.shape[:-1], kernel, strides, strict=True):
+        if args["padding"] == "same":  # Keras crops (k - s) // 2 before, the rest after
+            total = max(k - s, 0)
+            pads.append(total // 2)
+            crops.append(total - 2 * (total // 2))  # PyTorch crops evenly: 1 more at the end
+            extra.append(max(s - k, 0))
+            out.append(arith(n, "*", s))
+        elif args["padding"] == "valid":
+            pads.append(0)
+            crops.append(0)
+            extra.append(max(s - k, 0))
+            out.append(arith(arith(n, "*", s), "+", max(k - s, 0)))
+        else:
+            raise Unsupported(None, f"{call.kind}: padding={args['padding']!r} is not supported")
+    options = [f"kernel_size={_text(kernel)}"]
+    if max(strides) > 1:
+        options.append(f"stride={_text(strides)}")
+    if any(pads):
+        options.append(f"padding={_text(tuple(pads))}")
+    if any(extra):
+        options.append(f"output_padding={_text(tuple(extra))}")
+    if not args["use_bias"]:
+        options.append("bias=False")
+    channels = need_known(x.shape[-1], f"{call.kind}: the number of input channels")
+    attr = b.module(
+        call, f"nn.ConvTranspose2d({channels}, {args['filters']}, {', '.join(options)})"
+    )
+    b.weight(attr, call, "conv_transpose", rank=2, bias=bool(args["use_bias"]))
+    crop = "" if not any(crops) else "[:, :, " + ", ".join(":-1" if c else ":" for c in crops) + "]"
+    expr = b.activate(f"self.{attr}({x.var}){crop}", args["activation"], channels_first=True)
+    return b.assign(expr, (*out, args["filters"]), channels_first=True)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from dlcourse.convert.builder import Builder, Value
-from dlcourse.convert.ir import Dim, LayerCall, Sym, Unsupported
-from dlcourse.convert.registry import REQUIRED, layer, need_known
+from dlcourse.convert.ir import Dim, LayerCall, Unsupported
+from dlcourse.convert.layers.builder import Builder, Value, arith
+from dlcourse.convert.layers.registry import REQUIRED, layer, need_known
 
 _TORCH = {"SimpleRNN": "nn.RNN", "LSTM": "nn.LSTM", "GRU": "nn.GRU"}
 _COMMON = (
@@ -53,8 +53,10 @@ def _recurrent(b: Builder, call: LayerCall, rnn: LayerCall, x: Value, both: bool
     b.weight(attr, call, "recurrent", cell=rnn.kind, bidirectional=both, bias=rnn.args["use_bias"])
     width: Dim = units
     if both:
-        width = 2 * units if isinstance(units, int) else Sym(f"2 * {units}")
+        width = arith(2, "*", units)
     steps, out = x.shape[0], b.target
+    if x.mask:
+        return _masked(b, attr, rnn, x, both, width)
     if rnn.args["return_sequences"]:
         b.line(f"{out}, _ = self.{attr}({x.var})", Builder.shape_text(Value(out, (steps, width))))
     elif not both:
@@ -68,6 +70,28 @@ def _recurrent(b: Builder, call: LayerCall, rnn: LayerCall, x: Value, both: bool
     value = Value(out, (steps, width))
     b.values[out] = value
     return value
+
+
+def _masked(b: Builder, attr: str, rnn: LayerCall, x: Value, both: bool, width: Dim) -> Value:
+    """Keras skips masked steps: the real steps go first, packed, and padding is never seen."""
+    if rnn.args["return_sequences"]:
+        raise Unsupported(None, f"{rnn.kind}: return_sequences=True with a mask is not supported")
+    mask = x.mask
+    b.line(f"lengths = {mask}.sum(dim=1).clamp(min=1).cpu()", "(N,): real steps per sample")
+    b.line(
+        f"order = torch.argsort((~{mask}).to(torch.int8), dim=1, stable=True)",
+        "real steps first, in order",
+    )
+    b.line(f"{x.var} = {x.var}.gather(1, order.unsqueeze(-1).expand_as({x.var}))")
+    b.line(
+        f"packed = nn.utils.rnn.pack_padded_sequence({x.var}, lengths, batch_first=True, "
+        "enforce_sorted=False)"
+    )
+    state = "(h_n, _)" if rnn.kind == "LSTM" else "h_n"
+    b.line(f"_, {state} = self.{attr}(packed)", "final states, after each sample's last real step")
+    if both:
+        return b.assign("torch.cat([h_n[-2], h_n[-1]], dim=1)", (width,))
+    return b.assign("h_n[-1]", (width,))
 
 
 def _params(kind: str) -> tuple[tuple[str, object], ...]:

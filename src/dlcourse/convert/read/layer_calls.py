@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import ast
 
-from dlcourse.convert.builder import snake_case
-from dlcourse.convert.consts import Constants, NotConstant
-from dlcourse.convert.ir import Dim, LayerCall, Sym, Unsupported
-from dlcourse.convert.names import Aliases
-from dlcourse.convert.registry import (
+from dlcourse.convert.ir import Dim, LayerCall, ShapeSym, Sym, Unsupported
+from dlcourse.convert.layers.builder import snake_case
+from dlcourse.convert.layers.registry import (
     INITIALISERS,
     NO_EFFECT,
     REQUIRED,
@@ -16,8 +14,10 @@ from dlcourse.convert.registry import (
     LayerDef,
     layer_defs,
 )
+from dlcourse.convert.read.constants import Constants, NotConstant
+from dlcourse.convert.read.names import Aliases
+from dlcourse.convert.read.units import Unit
 from dlcourse.convert.report import Loc
-from dlcourse.convert.units import Unit
 
 _SHAPE_ARGS = ("input_shape", "input_dim", "batch_input_shape", "batch_shape")
 _RESERVED = {"self", "x", "weights", "model", "torch", "nn", "F"}
@@ -131,9 +131,9 @@ class LayerParser:
     def _arg(
         self, expr: ast.expr, kind: str, name: str, ldef: LayerDef, syms: Syms, call: LayerCall
     ) -> object:
-        if kind == "Bidirectional" and name == "layer":
+        if kind in ("Bidirectional", "TimeDistributed") and name == "layer":
             if not isinstance(expr, ast.Call):
-                raise Unsupported(expr, "Bidirectional: write the wrapped layer inside the call")
+                raise Unsupported(expr, f"{kind}: write the wrapped layer inside the call")
             call.inner, _ = self.layer(expr, syms)
             call.notes += call.inner.notes
             return call.inner.kind
@@ -168,7 +168,9 @@ class LayerParser:
         try:
             value = self.consts.eval(expr)
         except NotConstant:
-            raise Unsupported(expr, f"the shape {self.text(expr)} must be a tuple") from None
+            if batch:
+                raise Unsupported(expr, f"the shape {self.text(expr)} must be a tuple") from None
+            return (ShapeSym(syms.add(expr, "input_shape")),)
         if isinstance(value, int):
             value = (value,)
         if not isinstance(value, tuple | list):

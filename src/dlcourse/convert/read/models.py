@@ -5,9 +5,9 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass, field
 
-from dlcourse.convert.ir import Dim, LayerCall, ModelDef, Node, Unsupported
-from dlcourse.convert.parse import LayerParser, Syms
-from dlcourse.convert.registry import ALIAS
+from dlcourse.convert.ir import Dim, LayerCall, ModelDef, Node, ShapeSym, Sym, Unsupported
+from dlcourse.convert.layers.registry import ALIAS
+from dlcourse.convert.read.layer_calls import LayerParser, Syms
 from dlcourse.convert.report import Loc
 
 _MERGE_HELPERS = {"keras.layers.concatenate": "Concatenate", "keras.layers.add": "Add"}
@@ -58,6 +58,7 @@ class ModelFinder:
         self.tensors: dict[str, int | Unsupported] = {}
         self.claimed: set[int] = set()
         self.failed_stmts: dict[int, tuple[ast.stmt, Unsupported]] = {}
+        self.first_failure: Loc | None = None
 
     # -- statements -----------------------------------------------------------------------
     def feed(self, stmt: ast.stmt) -> tuple[bool, list[Found]]:
@@ -95,6 +96,7 @@ class ModelFinder:
         for index, gnode in enumerate(self.graph):
             if index not in self.claimed and id(gnode.stmt) not in self.failed_stmts:
                 error = Unsupported(gnode.stmt, "Keras layer call not used by any keras.Model")
+                error.cause = self.first_failure  # most likely, the model it fed failed
                 self.failed_stmts[id(gnode.stmt)] = (gnode.stmt, error)
         for stmt, error in self.failed_stmts.values():
             found.append(Found("", [stmt], error=error))
@@ -127,7 +129,12 @@ class ModelFinder:
             return
         try:
             if not isinstance(item, ast.Call):
-                raise Unsupported(item, f"{self.parser.text(item)}: write the layer call in place")
+                name = self.parser.text(item)
+                raise Unsupported(
+                    item,
+                    f"a model or layer object ({name}) inside Sequential([...]) is not converted: "
+                    "write its layers in place",
+                )
             if self.parser.is_input(item):
                 if draft.layers or draft.shape is not None:
                     raise Unsupported(item, "keras.Input must come first")
@@ -161,6 +168,8 @@ class ModelFinder:
         draft = self.drafts.pop(var)
         if draft.error is None and not draft.layers:
             draft.error = Unsupported(draft.stmts[0], f"the Sequential model {var} has no layers")
+        if draft.error is None and draft.shape is None and draft.layers[0].kind == "Embedding":
+            draft.shape = (None,)  # token ids of any length, as Keras allows
         if draft.error is None and draft.shape is None:
             message = (
                 f"the model {var or 'returned here'} has no input shape: start it with "
@@ -170,7 +179,8 @@ class ModelFinder:
         if draft.error is not None:
             return Found(var, draft.stmts, error=draft.error)
         nodes = [Node(layer, ["x"], "x") for layer in draft.layers]
-        model = ModelDef(var, "x", draft.shape, nodes, "x", draft.loc, False, draft.syms.params)  # type: ignore[arg-type]
+        shape = runtime_rank(draft.shape, [layer.kind for layer in draft.layers])  # type: ignore[arg-type]
+        model = ModelDef(var, "x", shape, nodes, "x", draft.loc, False, draft.syms.params)
         return Found(var, draft.stmts, model=model)
 
     def _close_read(self, stmt: ast.stmt) -> list[Found]:
@@ -221,6 +231,8 @@ class ModelFinder:
             temp = target in read or merges
             self.tensors[target] = self._apply(call, target, stmt, temp, [0])
         except Unsupported as err:
+            err.loc = err.loc or self.parser.loc(err.node or stmt)
+            self.first_failure = self.first_failure or err.cause or err.loc
             self.tensors[target] = err
             self.failed_stmts[id(stmt)] = (stmt, err)
 
@@ -239,7 +251,9 @@ class ModelFinder:
                     expr, f"{expr.id} is not a Keras tensor from keras.Input or a layer"
                 )
             if isinstance(index, Unsupported):
-                raise index
+                error = Unsupported(expr, f"uses {expr.id}, which was not converted ({index.loc})")
+                error.cause = index.cause or index.loc
+                raise error
             return index
         if not isinstance(expr, ast.Call) or not self._is_layer_application(expr):
             raise Unsupported(expr, f"{self.parser.text(expr)} is not a layer applied to a tensor")
@@ -276,33 +290,39 @@ class ModelFinder:
             given.update({k.arg: k.value for k in call.keywords if k.arg in ("inputs", "outputs")})
             if set(given) != {"inputs", "outputs"}:
                 raise Unsupported(call, "keras.Model needs inputs= and outputs=")
-            inputs, outputs = (_single(given[k]) for k in ("inputs", "outputs"))
-            if not isinstance(inputs, ast.Name):
-                raise Unsupported(call, "keras.Model: inputs must name the keras.Input tensor")
-            out_index = self._apply(outputs, "outputs", stmt, True, [0])
-            in_index = self._apply(inputs, "", stmt, False, [0])
+            inputs, outputs = (_several(given[k]) for k in ("inputs", "outputs"))
+            if not all(isinstance(i, ast.Name) for i in inputs):
+                raise Unsupported(call, "keras.Model: inputs must name the keras.Input tensors")
+            count = [0]
+            out_indices = [self._apply(o, "outputs", stmt, True, count) for o in outputs]
+            in_indices = [self._apply(i, "", stmt, False, [0]) for i in inputs]
         except Unsupported as err:
+            err.loc = err.loc or self.parser.loc(err.node or stmt)
             return Found(var, [stmt], error=err)
-        reached = self._reach(out_index)
-        inputs_reached = [i for i in reached if self.graph[i].node is None]
-        if inputs_reached != [in_index]:
-            error = Unsupported(call, "only models with a single keras.Input are supported")
-            return Found(var, self._stmts(reached) + [stmt], error=error)
+        reached = sorted({i for o in out_indices for i in self._reach(o)})
+        inputs_reached = {i for i in reached if self.graph[i].node is None}
+        if inputs_reached != set(in_indices) or len(set(in_indices)) != len(in_indices):
+            message = "keras.Model: inputs= must list each keras.Input the outputs use, once"
+            return Found(var, self._stmts(reached) + [stmt], error=Unsupported(call, message))
         self.claimed.update(reached)
-        source = self.graph[in_index]
         params: dict[str, str] = {}
         for i in reached:
             params.update(self.graph[i].params)
         nodes = [self.graph[i].node for i in reached if self.graph[i].node is not None]
+        kinds = [n.layer.kind for n in nodes if n is not None]
+        shapes = [(self._name(i), runtime_rank(self.graph[i].shape, kinds)) for i in in_indices]
+        names = [self._name(o) for o in out_indices]
         model = ModelDef(
             var,
-            self._name(in_index),
-            source.shape,
+            shapes[0][0],
+            shapes[0][1],
             nodes,  # type: ignore[arg-type]
-            self._name(out_index),
+            names[0],
             self.parser.loc(call),
             True,
             params,
+            more_inputs=shapes[1:],
+            more_outputs=names[1:],
         )
         return Found(var, self._stmts(reached) + [stmt], model=model)
 
@@ -324,13 +344,51 @@ class ModelFinder:
         return stmts
 
 
-def _single(expr: ast.expr) -> ast.expr:
-    """``x`` from ``x``, ``[x]`` or ``(x,)``; several tensors are not supported."""
+_RANK_OF_INPUT = {
+    **dict.fromkeys(
+        ("Conv2D", "MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D",
+         "GlobalMaxPooling2D", "Conv2DTranspose", "UpSampling2D"),
+        3,
+    ),
+    **dict.fromkeys(
+        ("Conv1D", "MaxPooling1D", "AveragePooling1D", "GlobalAveragePooling1D",
+         "GlobalMaxPooling1D", "SimpleRNN", "LSTM", "GRU", "Bidirectional", "UpSampling1D"),
+        2,
+    ),
+    "Conv3D": 4,
+    "MaxPooling3D": 4,
+    "Embedding": 1,
+}  # fmt: skip
+
+
+def runtime_rank(shape: tuple[Dim, ...], kinds: list[str]) -> tuple[Dim, ...]:
+    """An input shape known only at run time (``shape=x.shape[1:]``) as one size per axis.
+
+    Its rank is what the first layer that cares needs (a Conv2D: height, width, channels);
+    a Dense reads only the last axis, a Flatten the product of all.
+    """
+    if not (len(shape) == 1 and isinstance(shape[0], ShapeSym)):
+        return shape
+    name = str(shape[0])
+    for kind in kinds:
+        if kind in _RANK_OF_INPUT:
+            return tuple(Sym(f"{name}[{i}]") for i in range(_RANK_OF_INPUT[kind]))
+        if kind == "Flatten":
+            return (Sym(f"math.prod({name})"),)
+        if kind == "Dense":
+            break
+    return (Sym(f"{name}[-1]"),)
+
+
+def _several(expr: ast.expr) -> list[ast.expr]:
+    """``[x]`` from ``x``, ``[x]`` or ``(x,)``; ``[a, b]`` from ``[a, b]``."""
     if isinstance(expr, ast.List | ast.Tuple):
-        if len(expr.elts) != 1:
-            raise Unsupported(expr, "models with several inputs or outputs are not supported")
-        return expr.elts[0]
-    return expr
+        if not expr.elts:
+            raise Unsupported(expr, "keras.Model: inputs and outputs cannot be empty")
+        return list(expr.elts)
+    if isinstance(expr, ast.Dict):
+        raise Unsupported(expr, "keras.Model: inputs or outputs as a dict are not supported")
+    return [expr]
 
 
 def _single_target(stmt: ast.stmt) -> str | None:

@@ -18,10 +18,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from dlcourse.convert.builder import WeightSpec, snake_case
-from dlcourse.convert.emit import ModelPlan, producers
-from dlcourse.convert.registry import ALIAS
+from dlcourse.convert.layers.builder import WeightSpec, snake_case
+from dlcourse.convert.layers.registry import ALIAS
 from dlcourse.convert.report import ConvertError
+from dlcourse.convert.write.model_code import ModelPlan, producers
 
 
 @dataclass
@@ -33,6 +33,14 @@ class KerasLayer:
     index: int
     inbound: list[str]
     arrays: list[np.ndarray]
+    input_position: int | None = None
+    """For an InputLayer: its place in the model's inputs (the file's ``input_layers``)."""
+
+
+def _input_order(layers: list[KerasLayer]) -> list[str]:
+    """The InputLayers' names in the model's input order."""
+    placed = sorted((k.input_position, k.name) for k in layers if k.input_position is not None)
+    return [name for _, name in placed]
 
 
 def read_keras_layers(path: Path) -> list[KerasLayer]:
@@ -65,11 +73,17 @@ def read_keras_layers(path: Path) -> list[KerasLayer]:
     layers = config.get("config", {}).get("layers")
     if not isinstance(layers, list):
         raise ConvertError(f"{path}: the model config lists no layers (nested models?)")
+    given = config.get("config", {}).get("input_layers") or []
+    if given and isinstance(given[0], str):  # one input: a single [name, 0, 0]
+        given = [given]
+    position = {entry[0]: k for k, entry in enumerate(given) if isinstance(entry, list)}
     result = []
     for index, layer in enumerate(layers):
         name = layer.get("config", {}).get("name") or layer.get("name")
         inbound = _history(layer.get("inbound_nodes", [])[:1])
-        result.append(KerasLayer(name, layer["class_name"], index, inbound, arrays.get(name, [])))
+        keras_layer = KerasLayer(name, layer["class_name"], index, inbound, arrays.get(name, []))
+        keras_layer.input_position = position.get(name)
+        result.append(keras_layer)
     return result
 
 
@@ -137,9 +151,14 @@ def match_layers(plan: ModelPlan, layers: list[KerasLayer]) -> dict[int, KerasLa
             )
         return dict(enumerate(saved))
     inputs = [layer for layer in layers if layer.kind == "InputLayer"]
-    if len(inputs) != 1:
-        raise ConvertError("the weights file's model does not have exactly one input layer")
-    names = {-1: inputs[0].name}
+    order = {name: k for k, name in enumerate(_input_order(layers))}
+    inputs.sort(key=lambda layer: order.get(layer.name, len(order) + layer.index))
+    if len(inputs) != len(plan.model.inputs):
+        raise ConvertError(
+            f"the weights file's model has {len(inputs)} input layers, the code's "
+            f"{len(plan.model.inputs)}"
+        )
+    names = {-1 - k: layer.name for k, layer in enumerate(inputs)}
     used: set[str] = set()
     matched = {}
     for j, sources in enumerate(producers(plan.model)):
@@ -221,7 +240,14 @@ def _recurrent(arrays: list[np.ndarray], spec: WeightSpec) -> dict[str, np.ndarr
     return result
 
 
+def _conv_transpose(arrays: list[np.ndarray], spec: WeightSpec) -> dict[str, np.ndarray]:
+    rank = spec.info["rank"]
+    weight = arrays[0].transpose(rank + 1, rank, *range(rank))  # (k..., out, in) -> (in, out, k...)
+    return {"weight": weight, **({"bias": arrays[1]} if spec.info["bias"] else {})}
+
+
 _CONVERTERS = {
+    "conv_transpose": (_conv_transpose, lambda s: 1 + s.info["bias"]),
     "dense": (_dense, lambda s: 1 + s.info["bias"]),
     "conv": (_conv, lambda s: 1 + s.info["bias"]),
     "batch_norm": (_batch_norm, lambda s: 2 + 2 * s.info["affine"]),

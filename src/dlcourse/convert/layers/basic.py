@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from dlcourse.convert.builder import Builder, Value, product
-from dlcourse.convert.ir import Dim, LayerCall, Sym, Unsupported
-from dlcourse.convert.registry import ALIAS, REQUIRED, channels_last_only, layer, need_known
+import dataclasses
+
+from dlcourse.convert.ir import Dim, LayerCall, Unsupported
+from dlcourse.convert.layers.builder import Builder, Value, arith, product
+from dlcourse.convert.layers.registry import ALIAS, REQUIRED, channels_last_only, layer, need_known
 
 
 @layer(ALIAS)
@@ -74,7 +76,8 @@ def flatten(b: Builder, call: LayerCall, inputs: list[Value]) -> Value:
     channels_last_only(call)
     x = inputs[0]
     attr = b.module(call, "nn.Flatten()")
-    if x.channels_first and b.flatten_keeps_order:
+    known = all(isinstance(d, int) for d in x.shape)  # else the weights cannot be permuted
+    if x.channels_first and b.flatten_keeps_order and known:
         note = "channels-first order"
         return b.assign(f"self.{attr}({x.var})", (product(x.shape),), note=note, flat_from=x.shape)
     x = b.channels_last(x)
@@ -141,13 +144,17 @@ def batch_norm(b: Builder, call: LayerCall, inputs: list[Value]) -> Value:
     positional=2,
 )
 def embedding(b: Builder, call: LayerCall, inputs: list[Value]) -> Value:
-    if call.args["mask_zero"]:
-        raise Unsupported(None, "Embedding: mask_zero=True (masking) is not supported")
     x = b.channels_last(inputs[0])
     vocab, width = call.args["input_dim"], call.args["output_dim"]
     attr = b.module(call, f"nn.Embedding({vocab}, {width})")
     b.weight(attr, call, "embedding")
-    return b.assign(f"self.{attr}({x.var}.long())", (*x.shape, width))
+    mask = None
+    if call.args["mask_zero"]:
+        mask = f"{attr}_mask"
+        b.line(f"{mask} = {x.var} != 0", f"{Builder.shape_text(x)}: Keras's mask: id 0 pads")
+    value = b.assign(f"self.{attr}({x.var}.long())", (*x.shape, width))
+    b.values[value.var] = dataclasses.replace(value, mask=mask)
+    return b.values[value.var]
 
 
 def _axis(axis: int, rank: int) -> int:
@@ -170,7 +177,9 @@ def concatenate(b: Builder, call: LayerCall, inputs: list[Value]) -> Value:
     if all(isinstance(s, int) for s in sizes):
         total = sum(sizes)  # type: ignore[arg-type]
     elif None not in sizes:
-        total = Sym(" + ".join(map(str, sizes)))
+        total = sizes[0]
+        for size in sizes[1:]:
+            total = arith(total, "+", size)
     shape = (*inputs[0].shape[:index], total, *inputs[0].shape[index + 1 :])
     if index == rank - 1 and rank > 1 and all(v.channels_first for v in inputs):
         return b.assign(f"torch.cat([{names}], dim=1)", shape, channels_first=True)
@@ -187,3 +196,13 @@ def add(b: Builder, call: LayerCall, inputs: list[Value]) -> Value:
     convert = b.channels_first if first.channels_first else b.channels_last
     inputs = [first, *(convert(v) for v in inputs[1:])]
     return b.assign(" + ".join(v.var for v in inputs), first.shape, first.channels_first)
+
+
+@layer("TimeDistributed", ("layer", REQUIRED), positional=1)
+def time_distributed(b: Builder, call: LayerCall, inputs: list[Value]) -> Value:
+    """A layer applied to every time step: Dense, Dropout and Activation already are."""
+    inner = call.inner
+    if inner is None or inner.kind not in ("Dense", "Dropout", "Activation"):
+        raise Unsupported(None, "TimeDistributed: only Dense, Dropout or Activation can be wrapped")
+    builders = {"Dense": dense, "Dropout": dropout, "Activation": activation}
+    return builders[inner.kind](b, inner, inputs)

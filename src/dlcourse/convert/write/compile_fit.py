@@ -6,9 +6,9 @@ import ast
 import json
 from dataclasses import dataclass, field
 
-from dlcourse.convert.emit import final_activation
 from dlcourse.convert.ir import ModelDef, Unsupported
-from dlcourse.convert.names import Aliases
+from dlcourse.convert.read.names import Aliases
+from dlcourse.convert.write.model_code import final_activation
 
 _LOSSES = {
     "sparse_categorical_crossentropy": "sparse_ce",
@@ -30,8 +30,26 @@ _METRIC_OBJECTS = {
     "BinaryAccuracy": "binary_accuracy",
     "MeanAbsoluteError": "mean_absolute_error",
     "MeanSquaredError": "mean_squared_error",
+    "AUC": "auc",
+    "Precision": "precision",
+    "Recall": "recall",
+    "BinaryCrossentropy": "binary_crossentropy",
 }
 _METRICS = {"accuracy", "acc", "mae", "mse", *_METRIC_OBJECTS.values()}
+_METRIC_ARGS = {"name", "dtype", "threshold", "from_logits"}
+"""Arguments of metric objects that the converted metrics accept (threshold: only 0.5)."""
+
+# Keras learning-rate schedules as the factor LambdaLR multiplies the initial rate by.
+_SCHEDULES = {
+    "ExponentialDecay": (
+        ("initial_learning_rate", "decay_steps", "decay_rate", "staircase"),
+        "({rate}) ** {progress}",
+    ),
+    "InverseTimeDecay": (
+        ("initial_learning_rate", "decay_steps", "decay_rate", "staircase"),
+        "1 / (1 + ({rate}) * {progress})",
+    ),
+}
 
 # Keras optimizer: PyTorch class, Keras's arguments in order with defaults, PyTorch's names.
 _OPTIMIZERS: dict[str, tuple[str, tuple[tuple[str, str, str], ...]]] = {
@@ -100,6 +118,17 @@ _CALLBACKS = {
         "restore_best_weights",
         "start_from_epoch",
     ),
+    "ReduceLROnPlateau": (
+        "monitor",
+        "factor",
+        "patience",
+        "verbose",
+        "mode",
+        "min_delta",
+        "cooldown",
+        "min_lr",
+    ),
+    "LearningRateScheduler": ("schedule", "verbose"),
     "ModelCheckpoint": (
         "filepath",
         "monitor",
@@ -121,6 +150,8 @@ class Compiled:
     notes: list[str] = field(default_factory=list)
     consumed: list[str] = field(default_factory=list)
     """Names of optimizer/loss variables used here (their Keras objects are replaced)."""
+    dropped: list[tuple[ast.AST, str]] = field(default_factory=list)
+    """Parts left out (an unsupported metric), with the reason: the rest is converted."""
 
 
 def _bind(call: ast.Call, params: tuple[str, ...], what: str) -> dict[str, ast.expr]:
@@ -156,6 +187,12 @@ class CompileConverter:
         dotted = self.aliases.resolve(call.func) or ""
         return dotted.startswith(("keras.optimizers.", "keras.losses."))
 
+    def is_schedule(self, call: ast.expr) -> bool:
+        """True for ``keras.optimizers.schedules.X(...)``."""
+        if not isinstance(call, ast.Call):
+            return False
+        return (self.aliases.resolve(call.func) or "").startswith("keras.optimizers.schedules.")
+
     def convert(self, var: str, call: ast.Call, model: ModelDef | None) -> Compiled:
         """The lines replacing ``<var>.compile(...)``; sets ``model.fold`` when it folds."""
         params = ("optimizer", "loss", "loss_weights", "metrics")
@@ -168,16 +205,51 @@ class CompileConverter:
                 raise Unsupported(expr, f"compile: argument {name!r} is not supported")
         if "loss" not in given:
             raise Unsupported(call, "compile without a loss is not supported")
+        if model is not None and model.more_outputs:
+            raise Unsupported(call, "compile of a model with several outputs is not supported")
         loss_code = self._loss(var, self._resolve(given["loss"], result), model, result)
-        optimizer = self._optimizer(var, self._resolve(given.get("optimizer"), result), result)
-        metrics = self._metrics(given.get("metrics"))
+        schedule: list[str] = []
+        optimizer = self._optimizer(
+            var, self._resolve(given.get("optimizer"), result), result, schedule
+        )
+        metrics = self._metrics(given.get("metrics"), result)
         result.lines = [
             "# PyTorch has no compile step: the loss, optimizer and metrics are kept on the model",
             f"{var}.loss_fn = {loss_code}",
             f"{var}.optimizer = {optimizer}",
+            *(f"{var}.lr_scheduler = {line}" for line in schedule),
             f"{var}.metric_names = {json.dumps(metrics)}",
         ]
         return result
+
+    def _schedule(self, var: str, expr: ast.expr, result: Compiled) -> tuple[str, str]:
+        """A Keras learning-rate schedule: (the initial rate, the LambdaLR that follows it)."""
+        call = self._resolve(expr, result)
+        if not self.is_schedule(call):  # type: ignore[arg-type]
+            raise Unsupported(expr, f"learning_rate={ast.unparse(expr)} is not supported")
+        assert isinstance(call, ast.Call)
+        name = (self.aliases.resolve(call.func) or "").rsplit(".", 1)[1]
+        if name not in _SCHEDULES:
+            raise Unsupported(call, f"learning-rate schedule {name} is not supported")
+        params, formula = _SCHEDULES[name]
+        given = _bind(call, params, name)
+        for arg in given:
+            if arg not in params and arg != "name":
+                raise Unsupported(given[arg], f"{name}: argument {arg!r} is not supported")
+        missing = [p for p in params[:3] if p not in given]
+        if missing:
+            raise Unsupported(call, f"{name}: argument {missing[0]!r} is missing")
+        staircase = "staircase" in given and bool(_constant(given["staircase"], "staircase"))
+        values = {p: ast.unparse(given[p]) for p in params[:3]}
+        steps = values["decay_steps"]
+        progress = f"(step // ({steps}))" if staircase else f"(step / ({steps}))"
+        factor = formula.format(rate=values["decay_rate"], progress=progress)
+        result.notes.append(
+            f"{name}: the learning rate follows the same schedule, stepped after every batch "
+            f"(torch.optim.lr_scheduler.LambdaLR in {var}.lr_scheduler)"
+        )
+        lambda_lr = f"torch.optim.lr_scheduler.LambdaLR({var}.optimizer, lambda step: {factor})"
+        return values["initial_learning_rate"], lambda_lr
 
     def _resolve(self, expr: ast.expr | None, result: Compiled) -> ast.expr | None:
         if isinstance(expr, ast.Name) and expr.id in self.recipes:
@@ -246,7 +318,9 @@ class CompileConverter:
             raise Unsupported(expr, "compile: the model is compiled again with another loss")
         model.fold = fold
 
-    def _optimizer(self, var: str, expr: ast.expr | None, result: Compiled) -> str:
+    def _optimizer(
+        self, var: str, expr: ast.expr | None, result: Compiled, schedule: list[str]
+    ) -> str:
         if expr is None:
             name, call = "rmsprop", None  # Keras's default
         else:
@@ -266,6 +340,14 @@ class CompileConverter:
                     continue
                 if arg not in values:
                     raise Unsupported(value, f"{name}: argument {arg!r} is not supported")
+                if arg == "learning_rate" and (
+                    self.is_schedule(value)
+                    or isinstance(value, ast.Name)
+                    and self.is_schedule(self.recipes.get(value.id))  # type: ignore[arg-type]
+                ):
+                    values[arg], scheduler = self._schedule(var, value, result)
+                    schedule.append(scheduler)
+                    continue
                 if self.aliases.first_use(value):
                     raise Unsupported(value, f"{name}: {arg}={ast.unparse(value)} is not supported")
                 values[arg] = ast.unparse(value)
@@ -284,23 +366,41 @@ class CompileConverter:
             result.notes.append(f"{torch_name}: Keras's defaults kept: {', '.join(kept)}")
         return f"torch.optim.{torch_name}({', '.join(options)})"
 
-    def _metrics(self, expr: ast.expr | None) -> list[str]:
+    def _metrics(self, expr: ast.expr | None, result: Compiled) -> list[str]:
+        """The converted metrics' names; an unsupported one is left out (and reported)."""
         if expr is None:
             return []
+        if isinstance(expr, ast.Constant) and isinstance(expr.value, str):
+            expr = ast.List([expr], ast.Load())
         if not isinstance(expr, ast.List | ast.Tuple):
             raise Unsupported(expr, "compile: metrics must be a list written out")
         names = []
         for item in expr.elts:
-            if isinstance(item, ast.Constant) and item.value in _METRICS:
-                names.append(item.value)
+            try:
+                name = self._metric(item)
+            except Unsupported as err:
+                result.dropped.append((item, f"{err.message}: left out of the metrics"))
                 continue
-            call = item.func if isinstance(item, ast.Call) else item
-            dotted = self.aliases.resolve(call) or ""
-            metric = _METRIC_OBJECTS.get(dotted.rsplit(".", 1)[-1])
-            if not dotted.startswith("keras.metrics.") or metric is None:
-                raise Unsupported(item, f"compile: metric {ast.unparse(item)} is not supported")
-            names.append(metric)
+            if name not in names:
+                names.append(name)
         return names
+
+    def _metric(self, item: ast.expr) -> str:
+        if isinstance(item, ast.Constant) and item.value in _METRICS:
+            return str(item.value)
+        call = item if isinstance(item, ast.Call) else None
+        dotted = self.aliases.resolve(call.func if call else item) or ""
+        metric = _METRIC_OBJECTS.get(dotted.rsplit(".", 1)[-1])
+        if not dotted.startswith("keras.metrics.") or metric is None:
+            raise Unsupported(item, f"compile: metric {ast.unparse(item)} is not supported")
+        if call is not None:
+            given = _bind(call, (), metric)
+            for arg, value in given.items():
+                if arg not in _METRIC_ARGS or (
+                    arg == "threshold" and _constant(value, "threshold") != 0.5
+                ):
+                    raise Unsupported(value, f"compile: {ast.unparse(item)} is not supported")
+        return metric
 
 
 def helper_call(method: str, var: str, call: ast.Call) -> ast.Call:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import ast
 import re
 
-from dlcourse.convert.units import Unit
+from dlcourse.convert.read.units import Unit
 
 
 def first_line(stmt: ast.stmt) -> int:
@@ -26,6 +26,7 @@ class Edits:
         self.blocks: dict[int, list[ast.stmt]] = {}
         self.replaced: dict[int, tuple[list[str], ast.stmt]] = {}
         self.inserts: dict[tuple[int, int], list[tuple[int, list[str]]]] = {}
+        self.line_edits: dict[tuple[int, int], str] = {}
 
     def register(self, stmt: ast.stmt, unit: int, block: list[ast.stmt]) -> None:
         """Remember which unit and block ``stmt`` belongs to."""
@@ -42,6 +43,10 @@ class Edits:
         """Put ``lines`` (indented like ``stmt``) in place of ``stmt``; [] removes it."""
         self.replaced[id(stmt)] = (lines, stmt)
 
+    def replace_line(self, stmt: ast.stmt, text: str) -> None:
+        """Rewrite only the first line of ``stmt`` (a class header), keeping its body's edits."""
+        self.line_edits[(self.unit_of[id(stmt)], stmt.lineno)] = text
+
     def comment_out(self, stmt: ast.stmt, message: str) -> None:
         """Keep ``stmt`` as comments under a ``# NOT CONVERTED: message`` line."""
         lines = self.units[self.unit_of[id(stmt)]].lines
@@ -51,6 +56,7 @@ class Edits:
             line[len(indent) :] if line.startswith(indent) else line.lstrip()
             for line in lines[start - 1 : stmt.end_lineno]
         ]
+        message = " ".join(message.split())  # one comment line, whatever the message holds
         self.replace(stmt, [f"# NOT CONVERTED: {message}", *(f"# {line}" for line in body)])
 
     def insert(self, unit: int, top: ast.stmt, order: int, lines: list[str]) -> None:
@@ -94,7 +100,7 @@ class Edits:
                 out += [f"{indent}{line}" if line else "" for line in new]
                 number = stmt.end_lineno + 1  # type: ignore[operator]
             else:
-                out.append(lines[number - 1])
+                out.append(self.line_edits.get((u, number), lines[number - 1]))
                 number += 1
         text = re.sub(r"\n{4,}", "\n\n\n", "\n".join(out)).strip("\n")
         return text + "\n" if unit.source.endswith("\n") else text

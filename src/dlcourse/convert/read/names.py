@@ -72,6 +72,8 @@ class Aliases:
         for node in ast.walk(tree):
             if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
                 continue  # `tf = None` rebinds the name: no Keras is used
+            if getattr(node, "converted", False):
+                continue  # the converted code's own helper, named like Keras's function
             if isinstance(node, ast.Attribute | ast.Name):
                 name = self.resolve(node)
                 if name:

@@ -7,7 +7,7 @@ import contextlib
 import operator
 from typing import Any
 
-from dlcourse.convert.names import Aliases
+from dlcourse.convert.read.names import Aliases
 
 _BINOPS = {
     ast.Add: operator.add,
@@ -21,8 +21,32 @@ _BINOPS = {
 _ACTIVATION_MODULES = ("keras.activations.", "tensorflow.nn.", "tensorflow.math.")
 
 
+MAX_BITS = 256
+"""Integers folded at conversion time stay below 2**256; larger ones are left to run time."""
+MAX_ITEMS = 10_000
+"""Strings, lists and tuples built by folding stay this short."""
+
+
 class NotConstant(Exception):
     """The expression's value is only known when the program runs."""
+
+
+def _check_size(expr: ast.BinOp, left: Any, right: Any) -> None:
+    """Refuse to fold what would be huge (``10**10**7``, ``"a" * 10**9``): it stays code."""
+    numbers = [v for v in (left, right) if isinstance(v, int | float) and not isinstance(v, bool)]
+    if len(numbers) == 2 and all(isinstance(v, int) for v in numbers):
+        bits = [abs(v).bit_length() for v in numbers]
+        if isinstance(expr.op, ast.Pow):
+            if right > 0 and bits[0] * right > MAX_BITS:
+                raise NotConstant(ast.unparse(expr))
+        elif isinstance(expr.op, ast.Mult) and sum(bits) > MAX_BITS:
+            raise NotConstant(ast.unparse(expr))
+    if isinstance(expr.op, ast.Mult) and len(numbers) == 1:
+        other = right if numbers[0] is left else left
+        if isinstance(other, str | list | tuple) and len(other) * max(numbers[0], 0) > MAX_ITEMS:
+            raise NotConstant(ast.unparse(expr))
+    if isinstance(expr.op, ast.Pow) and isinstance(right, float | int) and abs(right) > MAX_BITS:
+        raise NotConstant(ast.unparse(expr))
 
 
 class Constants:
@@ -69,8 +93,10 @@ class Constants:
             value = self.eval(expr.operand)
             return -value if isinstance(expr.op, ast.USub) else value
         if isinstance(expr, ast.BinOp) and type(expr.op) in _BINOPS:
+            left, right = self.eval(expr.left), self.eval(expr.right)
+            _check_size(expr, left, right)
             try:
-                return _BINOPS[type(expr.op)](self.eval(expr.left), self.eval(expr.right))
+                return _BINOPS[type(expr.op)](left, right)
             except (TypeError, ArithmeticError) as err:
                 raise NotConstant(ast.unparse(expr)) from err
         dotted = self.aliases.resolve(expr)

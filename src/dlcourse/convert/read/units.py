@@ -53,11 +53,13 @@ def parse_unit(label: str, source: str, origin: str, notebook: bool) -> Unit:
 
 def _parse(label: str, source: str, origin: str, notebook: bool) -> ast.Module:
     text = source
-    if notebook:
-        text = "\n".join(
-            re.sub(r"\S.*", "pass", line) if _MAGIC.match(line) else line
-            for line in source.splitlines()
-        )
+    if notebook:  # a magic line, and the lines it continues with a final backslash
+        lines, continued = [], False
+        for line in source.splitlines():
+            magic = continued or bool(_MAGIC.match(line))
+            lines.append("" if continued else re.sub(r"\S.*", "pass", line) if magic else line)
+            continued = magic and line.rstrip().endswith("\\")
+        text = "\n".join(lines)
     try:
         return ast.parse(text)
     except SyntaxError as err:

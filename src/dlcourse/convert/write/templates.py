@@ -1,0 +1,519 @@
+"""The plain PyTorch code that stands in for Keras's ``fit``/``evaluate``/``predict``.
+
+Converted programs get only the pieces they use, each a short function or class written out
+in full, so that the training loop is there to read and change.
+"""
+
+from __future__ import annotations
+
+_DEVICE = """
+device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+"""
+
+_TO_TENSOR = '''
+def to_tensor(data):
+    """NumPy arrays (or tensors) as float32 tensors, as Keras accepts them."""
+    return torch.as_tensor(data, dtype=torch.float32)
+
+
+def to_tensors(x):
+    """A model's inputs as a list of tensors: one array, or a list of arrays (several inputs)."""
+    return [to_tensor(a) for a in (x if isinstance(x, (list, tuple)) else [x])]
+'''
+
+_LOSS = '''
+def compute_loss(model, output, target):
+    """The compiled loss on outputs in Keras's layout: classes last, e.g. (N, C) or (N, H, W, C)."""
+    if isinstance(model.loss_fn, nn.CrossEntropyLoss):
+        if target.shape == output.shape:  # one-hot targets (categorical cross-entropy)
+            return model.loss_fn(output.movedim(-1, 1), target.movedim(-1, 1))
+        target = target.long().reshape(output.shape[:-1])  # class indices: (N,) or (N, H, W)
+        return model.loss_fn(output.movedim(-1, 1), target)  # PyTorch wants classes on axis 1
+    return model.loss_fn(output, target.reshape(output.shape).to(output.dtype))
+'''
+
+_METRICS = '''
+def probabilities(model, output):
+    """The outputs as Keras's probabilities: applies the activation folded into the loss."""
+    if isinstance(model.loss_fn, nn.BCEWithLogitsLoss):
+        return torch.sigmoid(output)
+    if isinstance(model.loss_fn, nn.CrossEntropyLoss):
+        return torch.softmax(output, dim=-1)
+    return output
+
+
+def accuracy(model, output, target):
+    """Keras's "accuracy": the right class (argmax), or the right side of 0.5 for binary losses."""
+    if isinstance(model.loss_fn, nn.CrossEntropyLoss):
+        predicted = output.argmax(dim=-1)
+        target = target.argmax(dim=-1) if target.shape == output.shape else target
+        target = target.reshape(predicted.shape)
+    else:
+        predicted = (probabilities(model, output) > 0.5).float()
+        target = target.reshape(output.shape)
+    return (predicted == target).float().mean()
+
+
+def mean_absolute_error(model, output, target):
+    return (output - target.reshape(output.shape)).abs().mean()
+
+
+def mean_squared_error(model, output, target):
+    return (output - target.reshape(output.shape)).square().mean()
+
+
+def binary_crossentropy(model, output, target):
+    p = probabilities(model, output).clamp(1e-7, 1 - 1e-7)
+    return F.binary_cross_entropy(p, target.reshape(output.shape).to(p.dtype))
+
+
+def precision(model, output, target):
+    """Of the samples predicted positive (probability above 0.5), the share that are positive."""
+    predicted = (probabilities(model, output) > 0.5).reshape(-1)
+    positive = target.reshape(-1) > 0.5
+    return (predicted & positive).sum() / predicted.sum().clamp(min=1)
+
+
+def recall(model, output, target):
+    """Of the positive samples, the share predicted positive (probability above 0.5)."""
+    predicted = (probabilities(model, output) > 0.5).reshape(-1)
+    positive = target.reshape(-1) > 0.5
+    return (predicted & positive).sum() / positive.sum().clamp(min=1)
+
+
+def auc(model, output, target):
+    """Area under the ROC curve, exactly (Keras approximates it with 200 thresholds)."""
+    scores = probabilities(model, output).reshape(-1).double()
+    positive = target.reshape(-1) > 0.5
+    n_pos, n_neg = int(positive.sum()), int((~positive).sum())
+    if n_pos == 0 or n_neg == 0:
+        return torch.tensor(0.0)
+    _, inverse, counts = torch.unique(scores, return_inverse=True, return_counts=True)
+    ends = counts.cumsum(0).double()
+    ranks = (ends - (counts - 1) / 2)[inverse]  # ranks from 1; ties share their average rank
+    return (ranks[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)
+
+
+# Metrics averaged over the batches, like Keras's mean metrics.
+METRICS = {
+    "accuracy": accuracy,
+    "acc": accuracy,
+    "sparse_categorical_accuracy": accuracy,
+    "categorical_accuracy": accuracy,
+    "binary_accuracy": accuracy,
+    "mae": mean_absolute_error,
+    "mean_absolute_error": mean_absolute_error,
+    "mse": mean_squared_error,
+    "mean_squared_error": mean_squared_error,
+    "binary_crossentropy": binary_crossentropy,
+}
+# Metrics computed once over the whole pass, as Keras accumulates them.
+EPOCH_METRICS = {"auc": auc, "precision": precision, "recall": recall}
+
+
+class Meter:
+    """Keras's logs for one pass over the data: the loss and each compiled metric."""
+
+    def __init__(self, model):
+        self.model, self.totals, self.seen, self.kept = model, {}, 0, []
+
+    @torch.no_grad()
+    def update(self, loss, output, target):
+        values = {"loss": loss.item()}
+        for name in self.model.metric_names:
+            if name in METRICS:
+                values[name] = METRICS[name](self.model, output, target).item()
+        if any(name in EPOCH_METRICS for name in self.model.metric_names):
+            self.kept.append((output.detach().cpu(), target.detach().cpu()))
+        for name, value in values.items():
+            self.totals[name] = self.totals.get(name, 0.0) + value * len(output)
+        self.seen += len(output)
+
+    def result(self):
+        logs = {name: total / self.seen for name, total in self.totals.items()}
+        if self.kept:
+            output = torch.cat([o for o, _ in self.kept])
+            target = torch.cat([t for _, t in self.kept])
+            for name in self.model.metric_names:
+                if name in EPOCH_METRICS:
+                    logs[name] = EPOCH_METRICS[name](self.model, output, target).item()
+        return {name: logs[name] for name in ["loss", *self.model.metric_names] if name in logs}
+'''
+
+_HISTORY = '''
+class History(dict):
+    """What Keras's fit returns: history.history["loss"], history.epoch (also history["loss"])."""
+
+    def __init__(self):
+        super().__init__()
+        self.epoch, self.params, self.model = [], {}, None
+
+    @property
+    def history(self):
+        return self
+'''
+
+_CALLBACK = '''
+class Callback:
+    """Keras's Callback for the fit loop: override the methods you need; self.model is the model.
+
+    Set self.model.stop_training = True to stop after the current epoch, as in Keras.
+    """
+
+    model = None
+    params = {}
+
+    def set_model(self, model):
+        self.model = model
+
+    def on_train_begin(self, logs=None):
+        pass
+
+    def on_train_end(self, logs=None):
+        pass
+
+    def on_epoch_begin(self, epoch, logs=None):
+        pass
+
+    def on_epoch_end(self, epoch, logs=None):
+        pass
+
+    def on_train_batch_begin(self, batch, logs=None):
+        pass
+
+    def on_train_batch_end(self, batch, logs=None):
+        pass
+'''
+
+_FIT = '''
+def fit(model, x, y, batch_size=None, epochs=1, verbose=1, callbacks=(),
+        validation_split=0.0, validation_data=None, shuffle=True, initial_epoch=0):
+    """Keras's model.fit as a plain loop; returns the History (history.history["val_loss"])."""
+    xs, y = to_tensors(x), to_tensor(y)
+    if validation_split and validation_data is None:
+        split = int(len(y) * (1 - validation_split))  # Keras holds out the last samples
+        validation_data = ([a[split:] for a in xs], y[split:])
+        xs, y = [a[:split] for a in xs], y[:split]
+    loader = DataLoader(TensorDataset(*xs, y), batch_size=batch_size or 32, shuffle=shuffle)
+    model.to(device)
+    history = History()
+    history.model = model
+    history.params = {"verbose": verbose, "epochs": epochs, "steps": len(loader)}
+    callbacks = list(callbacks)
+    for callback in callbacks:
+        callback.set_model(model)
+        callback.params = history.params
+    model.stop_training = False
+    for callback in callbacks:
+        callback.on_train_begin({})
+    logs = {}
+    for epoch in range(initial_epoch, epochs):
+        for callback in callbacks:
+            callback.on_epoch_begin(epoch, {})
+        model.train()
+        meter = Meter(model)
+        for step, (*xb, yb) in enumerate(loader):
+            for callback in callbacks:
+                callback.on_train_batch_begin(step, {})
+            xb, yb = [a.to(device) for a in xb], yb.to(device)
+            output = model(*xb)
+            loss = compute_loss(model, output, yb)
+            model.optimizer.zero_grad()
+            loss.backward()
+            model.optimizer.step()
+            if getattr(model, "lr_scheduler", None) is not None:
+                model.lr_scheduler.step()  # a Keras learning-rate schedule: one step per batch
+            meter.update(loss, output, yb)
+            for callback in callbacks:
+                callback.on_train_batch_end(step, {"loss": loss.item()})
+        logs = meter.result()
+        if validation_data is not None:
+            val_x, val_y = validation_data[0], validation_data[1]
+            val_logs = evaluate(model, val_x, val_y, batch_size, verbose=0, return_dict=True)
+            logs.update({f"val_{name}": value for name, value in val_logs.items()})
+        history.epoch.append(epoch)
+        for name, value in logs.items():
+            history.setdefault(name, []).append(value)
+        if verbose:
+            shown = " - ".join(f"{name}: {value:.4f}" for name, value in logs.items())
+            print(f"Epoch {epoch + 1}/{epochs} - {shown}")
+        for callback in callbacks:
+            callback.on_epoch_end(epoch, logs)
+        if model.stop_training:
+            break
+    for callback in callbacks:
+        callback.on_train_end(logs)
+    return history
+'''
+
+_EVALUATE = '''
+@torch.no_grad()
+def evaluate(model, x, y, batch_size=None, verbose=1, return_dict=False):
+    """Keras's model.evaluate: the loss then each metric, averaged over the samples."""
+    model.to(device).eval()
+    loader = DataLoader(TensorDataset(*to_tensors(x), to_tensor(y)), batch_size=batch_size or 32)
+    meter = Meter(model)
+    for *xb, yb in loader:
+        xb, yb = [a.to(device) for a in xb], yb.to(device)
+        output = model(*xb)
+        meter.update(compute_loss(model, output, yb), output, yb)
+    logs = meter.result()
+    if verbose:
+        print(" - ".join(f"{name}: {value:.4f}" for name, value in logs.items()))
+    if return_dict:
+        return logs
+    return logs["loss"] if len(logs) == 1 else list(logs.values())
+'''
+
+_PREDICT = '''
+@torch.no_grad()
+def predict(model, x, batch_size=None, verbose=0):
+    """Keras's model.predict: the outputs as a NumPy array, with any folded activation applied."""
+    model.to(device).eval()
+    loader = DataLoader(TensorDataset(*to_tensors(x)), batch_size=batch_size or 32)
+    outputs = [model(*[a.to(device) for a in xb]) for xb in loader]
+    if isinstance(outputs[0], tuple):  # several outputs: one array each
+        return [torch.cat(parts).cpu().numpy() for parts in zip(*outputs)]
+    output = torch.cat(outputs)
+    activation = getattr(model, "output_activation", None)
+    if activation == "softmax":
+        output = torch.softmax(output, dim=-1)
+    elif activation == "sigmoid":
+        output = torch.sigmoid(output)
+    return output.cpu().numpy()
+'''
+
+_SUMMARY = '''
+def summary(model):
+    """Stands in for Keras's model.summary(): the modules and the number of parameters."""
+    print(model)
+    total = sum(p.numel() for p in model.parameters())
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    print(f"Total params: {total:,} (trainable: {trainable:,})")
+'''
+
+_EARLY_STOPPING = '''
+class EarlyStopping(Callback):
+    """Keras's EarlyStopping callback for the fit loop: stop when `monitor` stops improving."""
+
+    def __init__(self, monitor="val_loss", min_delta=0.0, patience=0, verbose=0, mode="auto",
+                 baseline=None, restore_best_weights=False, start_from_epoch=0):
+        self.monitor, self.min_delta, self.patience = monitor, abs(min_delta), patience
+        self.verbose, self.baseline, self.start_from_epoch = verbose, baseline, start_from_epoch
+        self.restore_best_weights = restore_best_weights
+        maximize = mode == "max" or (mode == "auto" and "acc" in monitor)
+        self.sign = 1.0 if maximize else -1.0  # improvement = sign * (new - best) > min_delta
+
+    def on_train_begin(self, logs=None):
+        self.wait, self.best, self.best_weights, self.best_epoch = 0, None, None, 0
+
+    def improves(self, value, reference):
+        return reference is None or self.sign * (value - reference) > self.min_delta
+
+    def on_epoch_end(self, epoch, logs=None):
+        current = (logs or {}).get(self.monitor)
+        if current is None or epoch < self.start_from_epoch:
+            return
+        state = self.model.state_dict()
+        if self.restore_best_weights and self.best_weights is None:
+            self.best_weights = {k: v.detach().clone() for k, v in state.items()}
+        self.wait += 1
+        if self.improves(current, self.best):
+            self.best, self.best_epoch = current, epoch
+            if self.restore_best_weights:
+                self.best_weights = {k: v.detach().clone() for k, v in state.items()}
+            if self.baseline is None or self.improves(current, self.baseline):
+                self.wait = 0
+            return
+        if self.wait >= self.patience and epoch > 0:
+            self.model.stop_training = True
+            if self.verbose:
+                print(f"Epoch {epoch + 1}: early stopping")
+
+    def on_train_end(self, logs=None):
+        if self.restore_best_weights and self.best_weights is not None:
+            self.model.load_state_dict(self.best_weights)
+'''
+
+_MODEL_CHECKPOINT = '''
+class ModelCheckpoint(Callback):
+    """Keras's ModelCheckpoint callback for the fit loop: saves the model's state_dict."""
+
+    def __init__(self, filepath, monitor="val_loss", verbose=0, save_best_only=False,
+                 save_weights_only=False, mode="auto", save_freq="epoch",
+                 initial_value_threshold=None):
+        self.filepath, self.monitor, self.verbose = str(filepath), monitor, verbose
+        self.save_best_only, self.best = save_best_only, initial_value_threshold
+        maximize = mode == "max" or (mode == "auto" and "acc" in monitor)
+        self.sign = 1.0 if maximize else -1.0
+
+    def on_epoch_end(self, epoch, logs=None):
+        """Saves the state_dict (only on improvement with save_best_only)."""
+        logs = logs or {}
+        current = logs.get(self.monitor)
+        if self.save_best_only:
+            if current is None or not (self.best is None or self.sign * (current - self.best) > 0):
+                return
+            self.best = current
+        path = self.filepath.format(epoch=epoch + 1, **logs)
+        torch.save(self.model.state_dict(), path)
+        if self.verbose:
+            print(f"Epoch {epoch + 1}: saved the model to {path}")
+'''
+
+_REDUCE_LR = '''
+class ReduceLROnPlateau(Callback):
+    """Keras's ReduceLROnPlateau: multiply the learning rate by `factor` when `monitor` stalls."""
+
+    def __init__(self, monitor="val_loss", factor=0.1, patience=10, verbose=0, mode="auto",
+                 min_delta=1e-4, cooldown=0, min_lr=0.0):
+        self.monitor, self.factor, self.patience, self.verbose = monitor, factor, patience, verbose
+        self.min_delta, self.cooldown, self.min_lr = min_delta, cooldown, min_lr
+        maximize = mode == "max" or (mode == "auto" and "acc" in monitor)
+        self.sign = 1.0 if maximize else -1.0
+
+    def on_train_begin(self, logs=None):
+        self.wait, self.cooldown_counter, self.best = 0, 0, None
+
+    def on_epoch_end(self, epoch, logs=None):
+        current = (logs or {}).get(self.monitor)
+        if current is None:
+            return
+        if self.cooldown_counter > 0:
+            self.cooldown_counter -= 1
+            self.wait = 0
+        if self.best is None or self.sign * (current - self.best) > self.min_delta:
+            self.best, self.wait = current, 0
+        elif self.cooldown_counter <= 0:
+            self.wait += 1
+            if self.wait >= self.patience:
+                for group in self.model.optimizer.param_groups:
+                    group["lr"] = max(group["lr"] * self.factor, self.min_lr)
+                if self.verbose:
+                    print(f"Epoch {epoch + 1}: learning rate reduced to {group['lr']:.3g}")
+                self.cooldown_counter, self.wait = self.cooldown, 0
+'''
+
+_LR_SCHEDULER = '''
+class LearningRateScheduler(Callback):
+    """Keras's LearningRateScheduler: before each epoch, lr = schedule(epoch, lr)."""
+
+    def __init__(self, schedule, verbose=0):
+        self.schedule, self.verbose = schedule, verbose
+
+    def on_epoch_begin(self, epoch, logs=None):
+        groups = self.model.optimizer.param_groups
+        try:
+            lr = self.schedule(epoch, groups[0]["lr"])
+        except TypeError:  # Keras also accepts schedule(epoch)
+            lr = self.schedule(epoch)
+        for group in groups:
+            group["lr"] = float(lr)
+        if self.verbose:
+            print(f"Epoch {epoch + 1}: learning rate {float(lr):.3g}")
+'''
+
+_TO_CATEGORICAL = '''
+def to_categorical(y, num_classes=None):
+    """Keras's to_categorical: class indices as one-hot float32 rows."""
+    y = np.asarray(y, dtype="int64")
+    if y.ndim > 1 and y.shape[-1] == 1:
+        y = y[..., 0]
+    return np.eye(num_classes or int(y.max()) + 1, dtype="float32")[y]
+'''
+
+_PAD_SEQUENCES = '''
+def pad_sequences(sequences, maxlen=None, dtype="int32", padding="pre", truncating="pre",
+                  value=0.0):
+    """Keras's pad_sequences: lists of ids as one array, padded (and cut) to maxlen."""
+    maxlen = maxlen or max((len(s) for s in sequences), default=0)
+    result = np.full((len(sequences), maxlen), value, dtype=dtype)
+    for i, seq in enumerate(sequences):
+        seq = list(seq)[-maxlen:] if truncating == "pre" else list(seq)[:maxlen]
+        if seq:
+            if padding == "pre":
+                result[i, maxlen - len(seq):] = seq
+            else:
+                result[i, :len(seq)] = seq
+    return result
+'''
+
+# name: (code, the helpers it needs); listed in the order they are written out.
+_HELPERS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "device": (_DEVICE, ()),
+    "to_tensor": (_TO_TENSOR, ()),
+    "compute_loss": (_LOSS, ()),
+    "Meter": (_METRICS, ()),
+    "History": (_HISTORY, ()),
+    "Callback": (_CALLBACK, ()),
+    "evaluate": (_EVALUATE, ("device", "to_tensor", "compute_loss", "Meter")),
+    "fit": (_FIT, ("evaluate", "History", "Callback")),
+    "predict": (_PREDICT, ("device", "to_tensor")),
+    "summary": (_SUMMARY, ()),
+    "EarlyStopping": (_EARLY_STOPPING, ("Callback",)),
+    "ModelCheckpoint": (_MODEL_CHECKPOINT, ("Callback",)),
+    "ReduceLROnPlateau": (_REDUCE_LR, ("Callback",)),
+    "LearningRateScheduler": (_LR_SCHEDULER, ("Callback",)),
+    "to_categorical": (_TO_CATEGORICAL, ()),
+    "pad_sequences": (_PAD_SEQUENCES, ()),
+}
+CALLBACKS = ("EarlyStopping", "ModelCheckpoint", "ReduceLROnPlateau", "LearningRateScheduler")
+"""Keras callbacks the helpers provide."""
+
+
+def _closure(names: set[str]) -> set[str]:
+    todo, result = list(names), set()
+    while todo:
+        name = todo.pop()
+        if name not in result:
+            result.add(name)
+            todo += _HELPERS[name][1]
+    return result
+
+
+def helpers_code(names: set[str]) -> str:
+    """The code of the helpers ``names`` and of those they use, in a fixed order."""
+    wanted = _closure(names)
+    blocks = [code.strip("\n") for name, (code, _) in _HELPERS.items() if name in wanted]
+    header = "# Training helpers written by `dlcourse convert`: Keras's fit/evaluate/predict as\n"
+    header += "# plain PyTorch code. Read them, then change them as you like."
+    return header + "\n\n\n" + "\n\n\n".join(blocks) + "\n"
+
+
+def helpers_imports(names: set[str]) -> set[str]:
+    """The imports the helpers ``names`` need."""
+    wanted = _closure(names)
+    imports = {"import torch"}
+    if wanted & {"compute_loss", "Meter"}:
+        imports.add("from torch import nn")
+    if "Meter" in wanted:
+        imports.add("import torch.nn.functional as F")
+    if wanted & {"evaluate", "predict"}:
+        imports.add("from torch.utils.data import DataLoader, TensorDataset")
+    if wanted & {"to_categorical", "pad_sequences"}:
+        imports.add("import numpy as np")
+    return imports
+
+
+def import_block(imports: set[str], numpy_imported: bool) -> list[str]:
+    """The import lines a converted program needs, in a stable order."""
+    order = [
+        "import math",
+        "import random",
+        "import numpy as np",
+        "import torch",
+        "import torch.nn.functional as F",
+        "from torch import nn",
+        "from torch.utils.data import DataLoader, TensorDataset",
+    ]
+    if numpy_imported:
+        imports = imports - {"import numpy as np"}
+    block = [line for line in order if line in imports]
+    course: dict[str, list[str]] = {}
+    for line in sorted(imports):
+        if line.startswith("from dlcourse."):
+            module, name = line[len("from ") :].split(" import ")
+            course.setdefault(module, []).append(name)
+    if course:
+        block += ["", *(f"from {m} import {', '.join(names)}" for m, names in course.items())]
+    return block

@@ -5,7 +5,7 @@ MODE ?= quick
 OUT ?= build/course
 BIN := $(VENV)/bin
 
-.PHONY: run test lint format lab clean
+.PHONY: run site test lint format lab clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,12 @@ $(VENV)/.installed-lab: pyproject.toml | $(BIN)/python
 ## Execute every notebook (MODE=quick or MODE=full) and write $(OUT)/index.html.
 run: $(VENV)/.installed
 	$(BIN)/dlcourse run --all --$(MODE) --out $(OUT)
+
+## Execute every notebook in full mode and write a static site (index + HTML notebooks) to $(SITE).
+SITE ?= build/site
+site: $(VENV)/.installed
+	$(BIN)/dlcourse run --all --full --out $(SITE)
+	touch $(SITE)/.nojekyll
 
 ## Lint, format check, and the test suite (includes every notebook in quick mode).
 test: $(VENV)/.installed-dev

@@ -68,3 +68,19 @@ def test_history_plot_has_train_and_validation_curves_and_the_best_epoch():
     assert ax.get_xlabel() == "epoch" and ax.get_ylabel() == "loss"
     fig = plots.plot_history({"train_accuracy": [0.5, 0.7]}, ["accuracy"])
     assert [line.get_label() for line in fig.axes[0].lines] == ["train"]
+
+
+def test_quick_mode_figures_say_they_are_smoke_runs(monkeypatch):
+    monkeypatch.setenv("DLCOURSE_QUICK", "1")
+    fig = plots.plot_history({"train_loss": [1.0, 0.5]}, ["loss"])
+    assert [t.get_text() for t in fig.texts].count(plots.SMOKE_RUN_NOTE) == 1
+    plots.mark_smoke_run(fig)  # idempotent
+    assert [t.get_text() for t in fig.texts].count(plots.SMOKE_RUN_NOTE) == 1
+    plt.close(fig)
+
+
+def test_full_mode_figures_carry_no_smoke_note(monkeypatch):
+    monkeypatch.setenv("DLCOURSE_QUICK", "0")
+    fig = plots.plot_history({"train_loss": [1.0, 0.5]}, ["loss"])
+    assert plots.SMOKE_RUN_NOTE not in [t.get_text() for t in fig.texts]
+    plt.close(fig)

@@ -70,10 +70,11 @@ COURSE: tuple[Notebook, ...] = (
         "Fashion-MNIST: your first network, loop written out",
         "Keras Sequential to nn.Module, a hand-written training loop, then a small CNN",
         "Fashion-MNIST",
+        # No time target: how fast PyTorch trains against Keras is measured side by side in
+        # RESULTS.md (benchmarks/), not against a figure from another machine.
         {
             "mlp_test_accuracy": ">= 0.88",
             "cnn_test_accuracy": ">= 0.91",
-            "mlp_train_seconds": "<= 5.5",
         },
     ),
     Notebook(

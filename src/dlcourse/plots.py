@@ -11,7 +11,24 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.image import AxesImage
 
+from dlcourse.config import is_quick
 from dlcourse.train.history import History
+
+#: What a quick-mode (smoke run) figure says across itself.
+SMOKE_RUN_NOTE = "SMOKE RUN (quick mode)\na few epochs on a subset: not the real results"
+
+
+def mark_smoke_run(fig: Figure | None = None) -> Figure:
+    """In quick mode, write :data:`SMOKE_RUN_NOTE` across ``fig`` (default: the current
+    figure) as a watermark, so that a smoke run's plot is never taken for a result. In full
+    mode the figure is left alone. Returns the figure."""
+    fig = fig or plt.gcf()
+    if is_quick() and not any(t.get_text() == SMOKE_RUN_NOTE for t in fig.texts):
+        fig.text(
+            0.5, 0.5, SMOKE_RUN_NOTE, ha="center", va="center", rotation=12, color="tab:red",
+            alpha=0.45, fontsize=15, fontweight="bold", zorder=10,
+        )  # fmt: skip
+    return fig
 
 
 def to_display(image: torch.Tensor | np.ndarray) -> np.ndarray:
@@ -115,7 +132,7 @@ def prediction_grid(
             pair[1].axis("off")
     fig.suptitle(title)
     fig.tight_layout()
-    return fig
+    return mark_smoke_run(fig)
 
 
 def plot_history(
@@ -142,4 +159,4 @@ def plot_history(
         ax.legend()
     fig.suptitle(title)
     fig.tight_layout()
-    return fig
+    return mark_smoke_run(fig)

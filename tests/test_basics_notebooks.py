@@ -1,0 +1,74 @@
+"""01_Basics, second edition: the pattern the other notebooks follow, checked on the stored files.
+
+Install cell for hosted notebooks first, "From Keras" tables with a PyTorch column and a
+``dlcourse`` column, no hard-coded Keras timing, and README links for every notebook.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+BASICS = sorted((ROOT / "PyTorch" / "01_Basics").glob("*.ipynb"))
+IDS = [path.stem for path in BASICS]
+
+
+def cells(path: Path, kind: str) -> list[str]:
+    nb = nbformat.read(path, as_version=4)
+    return [cell.source for cell in nb.cells if cell.cell_type == kind]
+
+
+@pytest.mark.parametrize("path", BASICS, ids=IDS)
+def test_first_code_cell_installs_the_course_only_when_missing(path):
+    first = cells(path, "code")[0]
+    assert re.search(r'^DLCOURSE_REPO = "https://github\.com/YOUR-ACCOUNT/dlcourse"', first, re.M)
+    assert "try:\n    import dlcourse" in first
+    assert "except ImportError:" in first
+    assert '%pip install --quiet "dlcourse @ git+{DLCOURSE_REPO}"' in first
+
+
+@pytest.mark.parametrize("path", BASICS, ids=IDS)
+def test_from_keras_table_has_pytorch_and_dlcourse_columns(path):
+    table = next(md for md in cells(path, "markdown") if md.startswith("### From Keras"))
+    header = next(line for line in table.splitlines() if line.startswith("| Keras"))
+    columns = [c.strip() for c in header.strip("|").split("|")]
+    assert len(columns) == 3 and columns[1].startswith("PyTorch") and "dlcourse" in columns[2]
+    for row in table.splitlines():
+        if row.startswith("| `"):
+            assert len(row.strip().strip("|").split(" | ")) == 3, row
+
+
+@pytest.mark.parametrize("path", BASICS, ids=IDS)
+def test_seed_means_a_random_seed_only(path):
+    text = "\n".join(cells(path, "markdown") + cells(path, "code"))
+    for wrong in ("seed's network", "seed recipe", "SEED_RECIPE", "the seed's"):
+        assert wrong not in text
+
+
+def test_notebook_00_states_no_keras_timing_from_another_machine():
+    text = "\n".join(cells(ROOT / "PyTorch/01_Basics/00_fashion_mnist_basic_cnn.ipynb", "code"))
+    assert "KERAS_TF_SECONDS" not in text
+
+
+@pytest.mark.parametrize("path", BASICS, ids=IDS)
+def test_readme_links_colab_and_the_rendered_run(path):
+    readme = (ROOT / "README.md").read_text()
+    rel = path.relative_to(ROOT).as_posix()
+    colab = f"https://colab.research.google.com/github/YOUR-ACCOUNT/dlcourse/blob/main/{rel}"
+    assert colab in readme
+    page = path.relative_to(ROOT / "PyTorch").with_suffix(".html").as_posix()
+    assert f"https://YOUR-ACCOUNT.github.io/dlcourse/{page}" in readme
+    assert "DLCOURSE_REPO" in readme
+
+
+def test_make_site_runs_the_full_course_into_build_site():
+    makefile = (ROOT / "Makefile").read_text()
+    assert "SITE ?= build/site" in makefile
+    recipe = makefile.split("\nsite:", 1)[1].split("\n\n", 1)[0]
+    assert "dlcourse run --all --full --out $(SITE)" in recipe
+    readme = (ROOT / "README.md").read_text()
+    assert "make site" in readme and "GitHub Pages" in readme

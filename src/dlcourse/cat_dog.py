@@ -1,0 +1,163 @@
+"""The trained cat-vs-dog network of ``02_Image_Classification/00_cifar10_classification``.
+
+Notebook 02/00 trains :class:`~dlcourse.models.cifar.Model2` on CIFAR-10 cats and dogs and
+saves its weights with :func:`dlcourse.train.save_model` at :func:`checkpoint_path`
+(``<data directory>/checkpoints/cifar_cat_dog_model2.pt``), with the normalisation statistics
+in the metadata. Later notebooks (Grad-CAM) call :func:`load_cat_dog_model2`, which loads that
+checkpoint, or trains the model with the notebook's recipe (:class:`Recipe`) when it is missing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from dlcourse.augment import BatchAugment
+from dlcourse.autocast import Autocast
+from dlcourse.config import data_dir, get_device, is_quick
+from dlcourse.data import ImageData, load_cat_vs_dog
+from dlcourse.models.cifar import Model2
+from dlcourse.train import History, TensorBatches, fit, load_model, predict, save_model
+from dlcourse.train.checkpoint import safe_load
+
+CHECKPOINT = Path("checkpoints") / "cifar_cat_dog_model2.pt"
+CLASSES = ("cat", "dog")
+
+
+def checkpoint_path(quick: bool | None = None) -> Path:
+    """Where notebook 02/00 saves model2: ``<data dir>/checkpoints/cifar_cat_dog_model2.pt``.
+
+    In quick mode (``quick=None`` follows ``DLCOURSE_QUICK``) the smoke-run model goes to
+    ``cifar_cat_dog_model2.quick.pt`` instead, so a smoke run never replaces the real model.
+    """
+    quick = is_quick() if quick is None else quick
+    return data_dir() / (CHECKPOINT.with_suffix(".quick.pt") if quick else CHECKPOINT)
+
+
+def channel_stats(images: torch.Tensor) -> tuple[list[float], list[float]]:
+    """Per-channel mean and standard deviation of uint8 images ``[N, C, H, W]``, on a 0-1 scale."""
+    x = images.float() / 255
+    return x.mean(dim=(0, 2, 3)).tolist(), x.std(dim=(0, 2, 3)).tolist()
+
+
+def normalize(images: torch.Tensor, mean: list[float], std: list[float]) -> torch.Tensor:
+    """uint8 images ``[N, 3, H, W]`` to float ``(x / 255 - mean) / std`` per channel."""
+    m = torch.tensor(mean, device=images.device).view(1, -1, 1, 1)
+    s = torch.tensor(std, device=images.device).view(1, -1, 1, 1)
+    return (images.float() / 255 - m) / s
+
+
+def smoothed_bce(smoothing: float) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+    """``BCEWithLogitsLoss`` against targets pulled from 0/1 to ``smoothing/2``/``1 - smoothing/2``
+    (label smoothing: the model is not pushed towards infinite logits)."""
+    bce = nn.BCEWithLogitsLoss()
+
+    def loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return bce(logits, target * (1 - smoothing) + smoothing / 2)
+
+    return loss
+
+
+def predict_flip_average(model: nn.Module, images: torch.Tensor, batch_size: int = 500):
+    """Test-time augmentation: the mean of the logits for each image and its mirror image."""
+    return (
+        predict(model, images, batch_size=batch_size)
+        + predict(model, images.flip(-1), batch_size=batch_size)
+    ) / 2
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How notebook 02/00 trains model2 on augmented images (section 7)."""
+
+    width: int = 32
+    epochs: int = 16
+    batch_size: int = 128
+    max_lr: float = 3e-3
+    weight_decay: float = 0.05
+    label_smoothing: float = 0.1
+    crop_padding: int = 4
+    seed: int = 0
+
+
+def train_model2(
+    data: ImageData,
+    recipe: Recipe = Recipe(),
+    device: torch.device | str | None = None,
+    verbose: bool = True,
+) -> tuple[Model2, History, dict[str, Any]]:
+    """Train model2 with ``recipe`` on ``data`` (validating on its test images) and return the
+    model, its history and the metadata :func:`save_model` should store with it."""
+    device = torch.device(device) if device is not None else get_device()
+    torch.manual_seed(recipe.seed)
+    mean, std = channel_stats(data.x_train)
+    x_train = normalize(data.x_train, mean, std).to(device)
+    x_val = normalize(data.x_test, mean, std).to(device)
+    y_train, y_val = data.y_train.float().to(device), data.y_test.float().to(device)
+    net = Model2(recipe.width).to(device)
+    model = Autocast(net, device)
+    augment = BatchAugment(flip=True, crop_padding=recipe.crop_padding, seed=recipe.seed)
+    train = TensorBatches(
+        x_train, y_train, batch_size=recipe.batch_size, shuffle=True, seed=recipe.seed,
+        transform=augment.batch,
+    )  # fmt: skip
+    optimizer = torch.optim.AdamW(
+        net.parameters(), lr=recipe.max_lr, weight_decay=recipe.weight_decay
+    )
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(
+        optimizer, max_lr=recipe.max_lr, epochs=recipe.epochs, steps_per_epoch=len(train)
+    )
+    history = fit(
+        model, train, epochs=recipe.epochs, optimizer=optimizer,
+        loss_fn=smoothed_bce(recipe.label_smoothing), val=(x_val, y_val), metrics=["accuracy"],
+        scheduler=scheduler, scheduler_step="batch", channels_last=True, verbose=verbose,
+    )  # fmt: skip
+    tta = predict_flip_average(model, x_val)
+    metadata = {
+        "mean": mean,
+        "std": std,
+        "classes": list(CLASSES),
+        "recipe": asdict(recipe),
+        "val_accuracy": history["val_accuracy"][-1],
+        "val_accuracy_flip_average": float(((tta > 0).float() == y_val.cpu()).float().mean()),
+    }
+    return net, history, metadata
+
+
+def load_cat_dog_model2(
+    path: str | Path | None = None,
+    device: torch.device | str | None = None,
+    train_if_missing: bool = True,
+) -> tuple[Model2, dict[str, Any]]:
+    """Model2 with the weights of notebook 02/00, in eval mode, and its metadata (``mean`` and
+    ``std`` for :func:`normalize`, ``classes``, ``val_accuracy``, ``recipe``).
+
+    ``path`` defaults to :func:`checkpoint_path`. When the file is missing and
+    ``train_if_missing`` is true, the model is trained with :class:`Recipe` on the cat-vs-dog
+    data (minutes on a CPU with bfloat16, less on a GPU; in quick mode one
+    epoch on 2,000 images) and saved there, as the notebook would have.
+    """
+    path = Path(path) if path is not None else checkpoint_path()
+    device = torch.device(device) if device is not None else get_device()
+    if not path.is_file():
+        if not train_if_missing:
+            raise FileNotFoundError(
+                f"no cat-vs-dog checkpoint at {path}: run notebook "
+                "02_Image_Classification/00_cifar10_classification.ipynb, or call "
+                "load_cat_dog_model2(train_if_missing=True)"
+            )
+        print(f"{path} is missing: training model2 with the recipe of notebook 02/00.")
+        quick = is_quick()
+        recipe = Recipe(epochs=1) if quick else Recipe()
+        data = load_cat_vs_dog(subset=2000 if quick else None)
+        net, _, metadata = train_model2(data, recipe, device=device)
+        save_model(path, net, **metadata)
+    metadata = safe_load(path).get("metadata", {})
+    model = Model2(int(metadata.get("recipe", {}).get("width", Recipe().width)))
+    load_model(path, model)
+    return model.to(device).eval(), metadata

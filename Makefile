@@ -11,11 +11,11 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -e .
+	$(BIN)/pip install -e '.[serve]'
 	touch $@
 
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -e '.[dev]'
+	$(BIN)/pip install -e '.[dev,serve]'
 	touch $@ $(VENV)/.installed
 
 $(VENV)/.installed-lab: pyproject.toml | $(BIN)/python

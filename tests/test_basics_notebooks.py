@@ -15,6 +15,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 BASICS = sorted((ROOT / "PyTorch" / "01_Basics").glob("*.ipynb"))
 IDS = [path.stem for path in BASICS]
+EVERY = sorted((ROOT / "PyTorch").glob("*/*.ipynb"))
+EVERY_IDS = [path.relative_to(ROOT / "PyTorch").with_suffix("").as_posix() for path in EVERY]
 
 
 def cells(path: Path, kind: str) -> list[str]:
@@ -22,7 +24,7 @@ def cells(path: Path, kind: str) -> list[str]:
     return [cell.source for cell in nb.cells if cell.cell_type == kind]
 
 
-@pytest.mark.parametrize("path", BASICS, ids=IDS)
+@pytest.mark.parametrize("path", EVERY, ids=EVERY_IDS)
 def test_first_code_cell_installs_the_course_only_when_missing(path):
     first = cells(path, "code")[0]
     assert re.search(r'^DLCOURSE_REPO = "https://github\.com/YOUR-ACCOUNT/dlcourse"', first, re.M)
@@ -31,7 +33,7 @@ def test_first_code_cell_installs_the_course_only_when_missing(path):
     assert '%pip install --quiet "dlcourse @ git+{DLCOURSE_REPO}"' in first
 
 
-@pytest.mark.parametrize("path", BASICS, ids=IDS)
+@pytest.mark.parametrize("path", EVERY, ids=EVERY_IDS)
 def test_from_keras_table_has_pytorch_and_dlcourse_columns(path):
     table = next(md for md in cells(path, "markdown") if md.startswith("### From Keras"))
     header = next(line for line in table.splitlines() if line.startswith("| Keras"))
@@ -42,7 +44,7 @@ def test_from_keras_table_has_pytorch_and_dlcourse_columns(path):
             assert len(row.strip().strip("|").split(" | ")) == 3, row
 
 
-@pytest.mark.parametrize("path", BASICS, ids=IDS)
+@pytest.mark.parametrize("path", EVERY, ids=EVERY_IDS)
 def test_seed_means_a_random_seed_only(path):
     text = "\n".join(cells(path, "markdown") + cells(path, "code"))
     for wrong in ("seed's network", "seed recipe", "SEED_RECIPE", "the seed's"):
@@ -54,7 +56,7 @@ def test_notebook_00_states_no_keras_timing_from_another_machine():
     assert "KERAS_TF_SECONDS" not in text
 
 
-@pytest.mark.parametrize("path", BASICS, ids=IDS)
+@pytest.mark.parametrize("path", EVERY, ids=EVERY_IDS)
 def test_readme_links_colab_and_the_rendered_run(path):
     readme = (ROOT / "README.md").read_text()
     rel = path.relative_to(ROOT).as_posix()

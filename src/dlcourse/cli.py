@@ -1,4 +1,5 @@
-"""The ``dlcourse`` command: ``run`` (execute notebooks), ``data`` (datasets), ``convert``."""
+"""The ``dlcourse`` command: ``run`` (execute notebooks), ``data`` (datasets), ``convert``,
+``serve`` (the sentiment service)."""
 
 from __future__ import annotations
 
@@ -12,12 +13,14 @@ def build_parser() -> argparse.ArgumentParser:
     from dlcourse.convert.cli import add_parser as add_convert
     from dlcourse.data.cli import add_parser as add_data
     from dlcourse.runner.cli import add_parser as add_run
+    from dlcourse.serve.cli import add_parser as add_serve
 
     parser = argparse.ArgumentParser(prog="dlcourse", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     add_run(sub)
     add_data(sub)
     add_convert(sub)
+    add_serve(sub)
     return parser
 
 

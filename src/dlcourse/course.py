@@ -91,6 +91,148 @@ COURSE: tuple[Notebook, ...] = (
         "Boston housing",
         {"test_mae": "<= 2.5 and < linear_baseline_test_mae"},
     ),
+    Notebook(
+        "02_Image_Classification/00_cifar10_classification.ipynb",
+        "CIFAR-10 cats and dogs: image classification with augmentation",
+        "Keras model1 exactly, a compact ResNet, batch augmentation, BCEWithLogitsLoss, "
+        "LR finder, AdamW + one-cycle, test-time flips",
+        "CIFAR-10 (cat, dog)",
+        {
+            "best_val_accuracy": ">= 0.87",
+            "model1_params": ">= 3263937 and <= 3263937",
+        },
+    ),
+    Notebook(
+        "03_Advanced_CNN/00_densenet_architecture.ipynb",
+        "DenseNet: built from its parts, proven identical to torchvision's",
+        "Dense layer, dense block, transition; DenseNet-121 = torchvision's (parameters, "
+        "outputs); a DenseNet-BC from scratch vs frozen pretrained features at 100-2,000 images",
+        "CIFAR-10 (cat, dog), ImageNet weights",
+        {
+            "densenet121_params": ">= 7978856 and <= 7978856",
+            "pretrained_val_accuracy": "> scratch_val_accuracy",
+            "pretrained_minus_scratch_min": "> 0",
+            "notebook_minutes": "<= 15",
+        },
+    ),
+    Notebook(
+        "04_Regularization/00_cifar10_regularization.ipynb",
+        "Regularization: nine ways to fight overfitting, measured honestly",
+        "Early stopping, L1/L2 (penalty vs weight_decay vs AdamW), dropout, batch norm, "
+        "augmentation; validation split, three seeds, test once",
+        "CIFAR-10 (cat, dog), 3,000 images",
+        {
+            "baseline_train_accuracy": ">= 0.95",
+            "baseline_val_loss_rise": "> 0",
+            "best_regularized_val_accuracy": ">= 0.75",
+        },
+    ),
+    Notebook(
+        "05_Transfer_Learning/00_imagenet_transfer_learning.ipynb",
+        "Transfer learning: ImageNet features for cats and dogs, 100 to 2,000 images",
+        "Frozen backbone with features cached on disk, fine-tuning with parameter groups, "
+        "the same network from scratch, as a learning curve",
+        "CIFAR-10 (cat, dog), ImageNet weights",
+        {
+            "frozen_val_accuracy": ">= 0.77 and > scratch_val_accuracy",
+            "finetune_val_accuracy": ">= 0.82 and > scratch_val_accuracy",
+            "frozen_minus_scratch_min": "> 0",
+            "finetune_minus_scratch_min": "> 0",
+            "notebook_minutes": "<= 15",
+        },
+    ),
+    Notebook(
+        "05_Transfer_Learning/01_visualize_heat_maps.ipynb",
+        "Inside convnets: activations, filter patterns, Grad-CAM",
+        "Forward hooks removed on error, channel grids, gradient ascent, Grad-CAM with "
+        "torch.autograd.grad on photographs, checked on synthetic images",
+        "CIFAR-10 (cat, dog), scikit-image photographs, synthetic patches",
+        {
+            "gradcam_hit_rate": ">= 0.9",
+            "two_objects_separated": ">= 1",
+            "notebook_minutes": "<= 15",
+        },
+    ),
+    Notebook(
+        "06_Image_Segmentation/00_cell_tissue_segmentation.ipynb",
+        "Cell tissue segmentation: a U-Net on real EM (ISBI 2012)",
+        "U-Net block by block, patches + paired augmentation, BCE + Dice, tiles + TTA, vs a "
+        "random-forest pixel classifier",
+        "ISBI 2012 EM",
+        {
+            "val_pixel_accuracy": ">= 0.93",
+            "val_membrane_dice": ">= 0.82 and > rf_baseline_membrane_dice",
+        },
+    ),
+    Notebook(
+        "06_Image_Segmentation/01_mitosis_detection_brightfield.ipynb",
+        "Mitosis detection in brightfield (simulated HeLa cells)",
+        "Image-formation physics, U-Net masks to centroids, Hungarian-matched P/R/F1, a "
+        "threshold baseline",
+        "simulated brightfield frames",
+        {"detection_f1": ">= 0.90", "threshold_baseline_f1": "<= 0.75"},
+    ),
+    Notebook(
+        "06_Image_Segmentation/02_mitosis_detection_phase_contrast.ipynb",
+        "Mitosis detection in phase contrast, and transfer from brightfield",
+        "Halo and shade-off, why a brightfield network fails here, fine-tuning it",
+        "simulated phase-contrast frames",
+        {"detection_f1": ">= 0.90", "threshold_baseline_f1": "<= 0.75"},
+    ),
+    Notebook(
+        "06_Image_Segmentation/03_mitosis_xenopus_detection.ipynb",
+        "Mitosis detection in Xenopus epithelium (simulated 3D stacks)",
+        "Voronoi tissue with membrane and chromatin markers, z-projection, U-Net detection",
+        "simulated Xenopus stacks",
+        {"detection_f1": ">= 0.90", "threshold_baseline_f1": "<= 0.75"},
+    ),
+    Notebook(
+        "04_Regularization/01_imdb_overfit_underfit.ipynb",
+        "IMDB: overfitting and underfitting, measured",
+        "Small, baseline and big multi-hot networks, L2 and dropout, curves and best epochs",
+        "IMDB reviews",
+        {"test_accuracy_baseline": ">= 0.87", "val_loss_min_epoch_big": "<= 2"},
+    ),
+    Notebook(
+        "08_NLP_Text/00_text_classification_welcome.ipynb",
+        "Welcome to text classification: from a review to a prediction",
+        "Tokens, ids, vocabulary coverage, padding vs packing, Embedding-LSTM-Linear, inside look",
+        "IMDB reviews",
+        {"test_accuracy": ">= 0.86"},
+    ),
+    Notebook(
+        "08_NLP_Text/01_text_classification_deployment.ipynb",
+        "Deploying a sentiment classifier: model folder, ONNX, web service",
+        "Artefacts loaded weights_only, ONNX checked by onnxruntime, FastAPI service, latency",
+        "IMDB reviews",
+        {"onnx_max_abs_diff": "<= 0.0001", "p50_latency_ms": "<= 10", "errors": "<= 0"},
+    ),
+    Notebook(
+        "08_NLP_Text/02_imdb_reviews_classification.ipynb",
+        "IMDB reviews: six classifiers and the baseline to beat",
+        "Keras's avgpool model with and without a mask, LSTMs, 1-D conv, fastText vs TF-IDF",
+        "IMDB reviews",
+        {
+            "avgpool_params": ">= 160289 and <= 160289",
+            "avgpool_test_accuracy": ">= 0.87",
+            "lstm_test_accuracy": ">= 0.87",
+            "best_test_accuracy": ">= 0.9 and > tfidf_logreg_test_accuracy",
+        },
+    ),
+    Notebook(
+        "07_Time_Series/00_time_series_training.ipynb",
+        "Stimulus → response: training a recurrent model on imaging recordings",
+        "Split by recording, normalisation, sliding windows, LSTM vs GRU vs ridge, checkpoint",
+        "simulated imaging recordings (CSV)",
+        {"val_r2": ">= 0.9 and > ridge_val_r2"},
+    ),
+    Notebook(
+        "07_Time_Series/01_time_series_prediction.ipynb",
+        "Stimulus → response: predicting with the trained model, and forecasting",
+        "Load a checkpoint, predict whole recordings, an unseen period, multi-step forecasts",
+        "simulated imaging recordings (CSV)",
+        {"unseen_period_r2": ">= 0.85"},
+    ),
 )
 
 

@@ -128,6 +128,13 @@ COURSE: tuple[Notebook, ...] = (
         },
     ),
     Notebook(
+        "04_Regularization/01_imdb_overfit_underfit.ipynb",
+        "IMDB: overfitting and underfitting, measured",
+        "Small, baseline and big multi-hot networks, L2 and dropout, curves and best epochs",
+        "IMDB reviews",
+        {"test_accuracy_baseline": ">= 0.87", "val_loss_min_epoch_big": "<= 2"},
+    ),
+    Notebook(
         "05_Transfer_Learning/00_imagenet_transfer_learning.ipynb",
         "Transfer learning: ImageNet features for cats and dogs, 100 to 2,000 images",
         "Frozen backbone with features cached on disk, fine-tuning with parameter groups, "
@@ -187,11 +194,18 @@ COURSE: tuple[Notebook, ...] = (
         {"detection_f1": ">= 0.90", "threshold_baseline_f1": "<= 0.75"},
     ),
     Notebook(
-        "04_Regularization/01_imdb_overfit_underfit.ipynb",
-        "IMDB: overfitting and underfitting, measured",
-        "Small, baseline and big multi-hot networks, L2 and dropout, curves and best epochs",
-        "IMDB reviews",
-        {"test_accuracy_baseline": ">= 0.87", "val_loss_min_epoch_big": "<= 2"},
+        "07_Time_Series/00_time_series_training.ipynb",
+        "Stimulus → response: training a recurrent model on imaging recordings",
+        "Split by recording, normalisation, sliding windows, LSTM vs GRU vs ridge, checkpoint",
+        "simulated imaging recordings (CSV)",
+        {"val_r2": ">= 0.9 and > ridge_val_r2"},
+    ),
+    Notebook(
+        "07_Time_Series/01_time_series_prediction.ipynb",
+        "Stimulus → response: predicting with the trained model, and forecasting",
+        "Load a checkpoint, predict whole recordings, an unseen period, multi-step forecasts",
+        "simulated imaging recordings (CSV)",
+        {"unseen_period_r2": ">= 0.85"},
     ),
     Notebook(
         "08_NLP_Text/00_text_classification_welcome.ipynb",
@@ -218,20 +232,6 @@ COURSE: tuple[Notebook, ...] = (
             "lstm_test_accuracy": ">= 0.87",
             "best_test_accuracy": ">= 0.9 and > tfidf_logreg_test_accuracy",
         },
-    ),
-    Notebook(
-        "07_Time_Series/00_time_series_training.ipynb",
-        "Stimulus → response: training a recurrent model on imaging recordings",
-        "Split by recording, normalisation, sliding windows, LSTM vs GRU vs ridge, checkpoint",
-        "simulated imaging recordings (CSV)",
-        {"val_r2": ">= 0.9 and > ridge_val_r2"},
-    ),
-    Notebook(
-        "07_Time_Series/01_time_series_prediction.ipynb",
-        "Stimulus → response: predicting with the trained model, and forecasting",
-        "Load a checkpoint, predict whole recordings, an unseen period, multi-step forecasts",
-        "simulated imaging recordings (CSV)",
-        {"unseen_period_r2": ">= 0.85"},
     ),
 )
 

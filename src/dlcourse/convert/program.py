@@ -65,26 +65,25 @@ class _Scope:
             scope = scope.parent
         return False, None
 
-    def failed_model(self, var: str) -> Loc | None:
+    def _innermost(self, name: str, table: str) -> Loc | None:
+        """``name``'s entry in ``table`` (``failed`` or ``dead``) of the innermost scope that
+        binds it in any way; None when that binding is a live one."""
         scope: _Scope | None = self
         while scope is not None:
-            if var in scope.failed:
-                return scope.failed[var]
-            if var in scope.local or var in scope.dead:
+            if name in getattr(scope, table):
+                return getattr(scope, table)[name]
+            if name in scope.local or name in scope.failed or name in scope.dead:
                 return None
             scope = scope.parent
         return None
 
+    def failed_model(self, var: str) -> Loc | None:
+        """Where the model bound to ``var`` failed to convert, if it did."""
+        return self._innermost(var, "failed")
+
     def dead_name(self, name: str) -> Loc | None:
         """Where the statement binding ``name`` was left unconverted, if it was."""
-        scope: _Scope | None = self
-        while scope is not None:
-            if name in scope.dead:
-                return scope.dead[name]
-            if name in scope.local or name in scope.failed:
-                return None
-            scope = scope.parent
-        return None
+        return self._innermost(name, "dead")
 
     def kill(self, names: list[str], loc: Loc) -> None:
         """``names`` are no longer defined: their statement was commented out at ``loc``."""

@@ -1,5 +1,9 @@
 """The reusable cat-vs-dog model2: training recipe, checkpoint path, loading."""
 
+import json
+import re
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -45,3 +49,23 @@ def test_train_save_and_load_round_trip(tmp_path):
 def test_missing_checkpoint_is_a_clear_error(tmp_path):
     with pytest.raises(FileNotFoundError, match="02_Image_Classification"):
         load_cat_dog_model2(tmp_path / "none.pt", device="cpu", train_if_missing=False)
+
+
+def test_recipe_matches_the_notebook_it_stands_for():
+    """`Recipe` repeats notebook 02/00's settings for later notebooks; keep them in step."""
+    path = (
+        Path(__file__).parents[1]
+        / "PyTorch/02_Image_Classification/00_cifar10_classification.ipynb"
+    )
+    source = "\n".join("".join(c["source"]) for c in json.loads(path.read_text())["cells"])
+    r = Recipe()
+    for line in (
+        f"EPOCHS_AUG = dlcourse.pick(1, {r.epochs})",
+        f"BATCH_SIZE = {r.batch_size}",
+        f"net = Model2(width={r.width})",
+        f"lr=MAX_LR, weight_decay={r.weight_decay}",
+        f"crop_padding={r.crop_padding}, seed={r.seed}).batch",
+        f"smoothed_bce({r.label_smoothing})",
+    ):
+        assert line in source, line
+    assert float(re.search(r"^MAX_LR = (\S+)", source, re.M).group(1)) == r.max_lr

@@ -16,6 +16,7 @@ from torch import nn
 
 from dlcourse.keras_defaults import (
     adam_first_step,
+    keras_embedding_init_,
     keras_init_,
     rmsprop_first_step,
     validation_split,
@@ -90,6 +91,18 @@ def test_keras_init_is_glorot_uniform_with_zero_bias():
     dense.build((None, 784))
     assert np.all(keras.ops.convert_to_numpy(dense.bias) == 0)
     assert np.abs(keras.ops.convert_to_numpy(dense.kernel)).max() <= bound
+
+
+def test_keras_embedding_start_is_uniform_005_and_keeps_the_padding_row_zero():
+    config = keras.layers.Embedding(100, 8).embeddings_initializer.get_config()
+    assert (config["minval"], config["maxval"]) == (-0.05, 0.05)
+    torch.manual_seed(0)
+    assert nn.Embedding(1000, 16).weight.abs().mean() > 0.7  # PyTorch's N(0, 1)
+    layer = keras_embedding_init_(nn.Embedding(1000, 16, padding_idx=0))
+    assert 0.045 < layer.weight.abs().max() <= 0.05
+    assert torch.all(layer.weight[0] == 0)
+    bag = keras_init_(nn.Sequential(nn.EmbeddingBag(50, 4, padding_idx=3)))[0]
+    assert bag.weight.abs().max() <= 0.05 and torch.all(bag.weight[3] == 0)
 
 
 def test_pytorch_linear_default_is_uniform_one_over_sqrt_fan_in():

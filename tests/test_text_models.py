@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from torch import nn
 
 from dlcourse.data.text import PAD_ID, UNK_ID, Vocab, pad_sequences, tokenize
 from dlcourse.text_models import (
@@ -101,6 +102,14 @@ def test_fasttext_bigrams_skip_padding_and_padding_leaves_the_output_unchanged()
 def test_conv_model_gives_one_logit_per_review():
     model = ConvClassifier(len(VOCAB), dim=4, channels=3, kernel_size=3)
     assert model(padded(["the movie was great !", "boring ."], 8)).shape == (2,)
+
+
+@pytest.mark.parametrize("architecture", ["avgpool", "lstm", "conv", "fasttext"])
+def test_embeddings_start_small_as_in_keras(architecture):
+    torch.manual_seed(0)
+    model = build(architecture, num_words=500)
+    table = next(m for m in model.modules() if isinstance(m, nn.Embedding | nn.EmbeddingBag))
+    assert 0.045 < table.weight.abs().max() <= 0.05  # U(±0.05), not PyTorch's N(0, 1)
 
 
 def test_build_names_the_known_architectures():

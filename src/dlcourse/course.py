@@ -231,6 +231,7 @@ COURSE: tuple[Notebook, ...] = (
             "avgpool_test_accuracy": ">= 0.87",
             "lstm_test_accuracy": ">= 0.87",
             "best_test_accuracy": ">= 0.9 and > tfidf_logreg_test_accuracy",
+            "slowest_model_minutes": "<= 5",
         },
     ),
 )

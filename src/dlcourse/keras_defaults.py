@@ -7,6 +7,8 @@ checks every one against the installed ``keras`` package.
   validates on the rest, the *last* rows, before any shuffling.
 - ``keras_init_``: Keras's ``Dense`` and ``Conv2D`` start with Glorot-uniform weights and zero
   biases; PyTorch's ``Linear`` and ``Conv2d`` draw weights *and* biases from U(±1/√fan_in).
+- ``keras_embedding_init_``: Keras's ``Embedding`` starts its vectors in U(±0.05); PyTorch's
+  ``nn.Embedding`` draws them from N(0, 1) (mean absolute value 0.80 against 0.025).
 - ``adam_first_step`` / ``rmsprop_first_step``: the same epsilon enters the two libraries'
   updates at different places (Adam: Keras adds it before the bias correction; RMSprop: Keras
   adds it inside the square root), so ``eps=1e-7`` in PyTorch does not reproduce Keras.
@@ -16,6 +18,7 @@ checks every one against the installed ``keras`` package.
 from __future__ import annotations
 
 import math
+from typing import TypeVar
 
 import torch
 from torch import nn
@@ -37,13 +40,30 @@ def validation_split(n: int, split: float) -> tuple[int, int]:
     return n_train, n - n_train
 
 
+KERAS_EMBEDDING_BOUND = 0.05  # keras.layers.Embedding(embeddings_initializer="uniform")
+_Embedding = TypeVar("_Embedding", nn.Embedding, nn.EmbeddingBag)
+
+
+def keras_embedding_init_(layer: _Embedding) -> _Embedding:
+    """Start the vectors of ``layer`` in U(±0.05), as Keras's ``Embedding`` does; the
+    ``padding_idx`` row, if any, stays zero (PyTorch's rule for padding)."""
+    nn.init.uniform_(layer.weight, -KERAS_EMBEDDING_BOUND, KERAS_EMBEDDING_BOUND)
+    if layer.padding_idx is not None:
+        with torch.no_grad():
+            layer.weight[layer.padding_idx].zero_()
+    return layer
+
+
 def keras_init_(model: nn.Module) -> nn.Module:
-    """Give every ``Linear`` and ``Conv*d`` Keras's start: Glorot-uniform weights, zero biases."""
+    """Give every ``Linear``, ``Conv*d`` and embedding Keras's start: Glorot-uniform weights and
+    zero biases, embedding vectors in U(±0.05)."""
     for layer in model.modules():
         if isinstance(layer, nn.Linear | nn.Conv1d | nn.Conv2d | nn.Conv3d):
             nn.init.xavier_uniform_(layer.weight)
             if layer.bias is not None:
                 nn.init.zeros_(layer.bias)
+        elif isinstance(layer, nn.Embedding | nn.EmbeddingBag):
+            keras_embedding_init_(layer)
     return model
 
 

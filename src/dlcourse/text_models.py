@@ -3,6 +3,10 @@
 Every model takes token ids ``[N, L]`` padded with ``PAD_ID`` (0) **at the start**, as
 :func:`dlcourse.data.load_imdb` returns them, and returns one logit per review, shape ``[N]``
 (positive when the review looks positive): train them with ``nn.BCEWithLogitsLoss``.
+
+Their embeddings start as Keras's do, in U(±0.05), not at PyTorch's N(0, 1): a word seen in few
+training reviews barely moves from its start, and a large random start vector then adds noise to
+every review it appears in (notebook ``08_NLP_Text/02`` measures the difference).
 """
 
 from __future__ import annotations
@@ -11,9 +15,10 @@ from typing import Any
 
 import torch
 from torch import nn
-from torch.nn.utils.rnn import pack_padded_sequence
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from dlcourse.data.text import PAD_ID
+from dlcourse.keras_defaults import keras_embedding_init_
 
 
 def token_counts(x: torch.Tensor) -> torch.Tensor:
@@ -53,7 +58,7 @@ class AvgPoolClassifier(nn.Module):
     def __init__(self, num_words: int, dim: int = 16, hidden: int = 16, masked: bool = True):
         super().__init__()
         self.masked = masked
-        self.embedding = nn.Embedding(num_words, dim)
+        self.embedding = keras_embedding_init_(nn.Embedding(num_words, dim))
         self.head = nn.Sequential(nn.Linear(dim, hidden), nn.ReLU(), nn.Linear(hidden, 1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -63,10 +68,11 @@ class AvgPoolClassifier(nn.Module):
 
 
 class LSTMClassifier(nn.Module):
-    """Embedding -> LSTM (packed sequences, so padding is never read) -> Linear.
+    """Embedding -> LSTM (packed sequences, so padding is never read) -> max and mean -> Linear.
 
-    The review is summarised by the LSTM's final hidden state (both directions' when
-    ``bidirectional``), after the last real token.
+    The review is summarised by the maximum and the mean of the LSTM's outputs over its real
+    tokens (both directions' outputs when ``bidirectional``): every word reaches the output
+    layer in one step, where the final hidden state alone would pass it through all later steps.
     """
 
     def __init__(
@@ -78,18 +84,22 @@ class LSTMClassifier(nn.Module):
         dropout: float = 0.3,
     ):
         super().__init__()
-        self.embedding = nn.Embedding(num_words, dim, padding_idx=PAD_ID)
+        self.embedding = keras_embedding_init_(nn.Embedding(num_words, dim, padding_idx=PAD_ID))
         self.lstm = nn.LSTM(dim, hidden, batch_first=True, bidirectional=bidirectional)
         self.dropout = nn.Dropout(dropout)
-        self.out = nn.Linear(hidden * (2 if bidirectional else 1), 1)
+        self.out = nn.Linear(2 * hidden * (2 if bidirectional else 1), 1)
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
-        """The review vectors [N, hidden * directions] fed to the output layer."""
-        lengths = token_counts(x).clamp(min=1).cpu()
+        """The review vectors [N, 2 * hidden * directions] (max, then mean) fed to the output."""
+        lengths = token_counts(x).clamp(min=1)
         vectors = self.embedding(left_align(x))
-        packed = pack_padded_sequence(vectors, lengths, batch_first=True, enforce_sorted=False)
-        _, (h_n, _) = self.lstm(packed)  # h_n: [directions, N, hidden]
-        return torch.cat(list(h_n), dim=1)
+        packed = pack_padded_sequence(
+            vectors, lengths.cpu(), batch_first=True, enforce_sorted=False
+        )
+        outputs, _ = pad_packed_sequence(self.lstm(packed)[0], batch_first=True)  # [N, T, H]
+        real = torch.arange(outputs.shape[1], device=x.device)[None, :] < lengths[:, None]
+        largest = outputs.masked_fill(~real.unsqueeze(-1), float("-inf")).amax(dim=1)
+        return torch.cat([largest, masked_mean(outputs, real)], dim=1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.out(self.dropout(self.encode(x))).squeeze(-1)
@@ -107,7 +117,7 @@ class ConvClassifier(nn.Module):
         dropout: float = 0.5,
     ):
         super().__init__()
-        self.embedding = nn.Embedding(num_words, dim, padding_idx=PAD_ID)
+        self.embedding = keras_embedding_init_(nn.Embedding(num_words, dim, padding_idx=PAD_ID))
         self.conv = nn.Conv1d(dim, channels, kernel_size, padding=kernel_size // 2)
         self.dropout = nn.Dropout(dropout)
         self.out = nn.Linear(channels, 1)
@@ -138,7 +148,9 @@ class FastText(nn.Module):
     def __init__(self, num_words: int, dim: int = 32, buckets: int = 500_000):
         super().__init__()
         self.num_words, self.buckets = num_words, buckets
-        self.bag = nn.EmbeddingBag(num_words + buckets, dim, mode="mean", padding_idx=PAD_ID)
+        self.bag = keras_embedding_init_(
+            nn.EmbeddingBag(num_words + buckets, dim, mode="mean", padding_idx=PAD_ID)
+        )
         self.out = nn.Linear(dim, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -9,7 +9,13 @@ from PIL import Image
 
 from dlcourse.data import DatasetError, load_mask_folder
 from dlcourse.models import UNet
-from dlcourse.segmentation.augment import PairedAugment, dihedral, predict_tta, undo_dihedral
+from dlcourse.segmentation.augment import (
+    MIRROR_ONLY,
+    PairedAugment,
+    dihedral,
+    predict_tta,
+    undo_dihedral,
+)
 from dlcourse.segmentation.detection import centroids_from_mask, detection_scores, match_points
 from dlcourse.segmentation.losses import BCEDiceLoss, soft_dice_loss
 from dlcourse.segmentation.metrics import dice, dice_metric, iou, per_class_scores, pixel_accuracy
@@ -140,6 +146,28 @@ def test_dihedral_transforms_invert_and_augment_keeps_masks_aligned():
     out_images, out_masks = aug((images, images.clone()))
     assert torch.allclose(out_images, out_masks)  # the same geometric transform for both
     assert torch.allclose(predict_tta(lambda t: t * 2, images), images * 2)
+
+
+def test_mirror_only_augmentation_keeps_up_up_and_accepts_non_square_images():
+    masks = torch.zeros(64, 1, 6, 9)
+    masks[:, :, 0, :] = 1  # the top row marked
+    masks[:, :, 1, 0] = 1  # and one pixel on the left, to see the mirror
+    aug = PairedAugment(seed=0, transforms=MIRROR_ONLY)
+    _, out = aug((torch.rand(64, 1, 6, 9), masks))
+    assert torch.all(out[:, :, 0, :] == 1)  # up stays up in every sample
+    mirrored = out[:, 0, 1, -1] == 1
+    assert 0 < int(mirrored.sum()) < 64  # some samples mirrored left-right, some not
+    images = torch.rand(2, 1, 6, 9)
+    averaged = predict_tta(lambda t: t * 2, images, transforms=MIRROR_ONLY)
+    assert torch.allclose(averaged, images * 2)
+
+
+@pytest.mark.parametrize("transforms", [(), (0, 8), (-1,)])
+def test_augmentation_refuses_unknown_transforms(transforms):
+    with pytest.raises(ValueError, match="choice of 0-7"):
+        PairedAugment(transforms=transforms)
+    with pytest.raises(ValueError, match="choice of 0-7"):
+        predict_tta(lambda t: t, torch.rand(1, 1, 4, 4), transforms=transforms)
 
 
 def test_random_patches_shapes_and_seed():

@@ -6,9 +6,12 @@ move every pixel of an image and its mask in the same way, so the mask stays ali
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import torch
+
+ALL = tuple(range(8))
+MIRROR_ONLY = (0, 4)  # identity and the left-right mirror: up stays up
 
 
 def dihedral(x: torch.Tensor, k: int) -> torch.Tensor:
@@ -25,24 +28,41 @@ def undo_dihedral(x: torch.Tensor, k: int) -> torch.Tensor:
     return torch.rot90(x, -(k % 4), dims=(-2, -1))
 
 
+def _checked(transforms: Sequence[int]) -> tuple[int, ...]:
+    ks = tuple(int(k) for k in transforms)
+    if not ks or any(not 0 <= k < 8 for k in ks):
+        raise ValueError(f"transforms must be a non-empty choice of 0-7, got {transforms!r}")
+    return ks
+
+
 class PairedAugment:
     """Random dihedral transform per sample, applied to image and mask alike, plus a small
     random contrast (``1 ± contrast``) and brightness (``± brightness``) change of the image.
 
     Call it on a batch ``(images [N, C, H, W], masks [N, K, H, W])`` of float images; it
-    returns the augmented pair. Square images are needed for 90° rotations (patches are).
+    returns the augmented pair. ``transforms`` are the dihedral transforms drawn from (all 8 by
+    default; ``MIRROR_ONLY`` keeps up and down where they are, for labels that are not drawn
+    symmetrically). Square images are needed for 90° rotations (patches are).
     """
 
-    def __init__(self, contrast: float = 0.1, brightness: float = 0.1, seed: int = 0) -> None:
+    def __init__(
+        self,
+        contrast: float = 0.1,
+        brightness: float = 0.1,
+        seed: int = 0,
+        transforms: Sequence[int] = ALL,
+    ) -> None:
         self.contrast, self.brightness = contrast, brightness
+        self.transforms = torch.tensor(_checked(transforms))
         self.generator = torch.Generator().manual_seed(seed)
 
     def __call__(self, batch: tuple[torch.Tensor, torch.Tensor]) -> tuple[torch.Tensor, ...]:
         images, masks = batch
-        if images.shape[-1] != images.shape[-2]:
+        rotates = bool((self.transforms % 2 == 1).any())
+        if rotates and images.shape[-1] != images.shape[-2]:
             raise ValueError(f"PairedAugment needs square images, got {tuple(images.shape)}")
         n, g = len(images), self.generator
-        ks = torch.randint(0, 8, (n,), generator=g)
+        ks = self.transforms[torch.randint(0, len(self.transforms), (n,), generator=g)]
         images = torch.stack([dihedral(im, int(k)) for im, k in zip(images, ks, strict=True)])
         masks = torch.stack([dihedral(m, int(k)) for m, k in zip(masks, ks, strict=True)])
         shape = (n,) + (1,) * (images.ndim - 1)
@@ -55,13 +75,17 @@ class PairedAugment:
 
 @torch.no_grad()
 def predict_tta(
-    predict: Callable[[torch.Tensor], torch.Tensor], images: torch.Tensor, transforms: int = 8
+    predict: Callable[[torch.Tensor], torch.Tensor],
+    images: torch.Tensor,
+    transforms: int | Sequence[int] = 8,
 ) -> torch.Tensor:
-    """Mean of ``predict`` over the first ``transforms`` dihedral transforms of ``images``
-    (square or not for 0, 2, 4, 6; rotations by 90° of non-square images give other shapes,
-    which ``predict`` must accept, e.g. a U-Net or :func:`predict_tiled`)."""
+    """Mean of ``predict`` over dihedral transforms of ``images``: the first ``transforms`` when
+    it is a number, else those listed (square or not for 0, 2, 4, 6; rotations by 90° of
+    non-square images give other shapes, which ``predict`` must accept, e.g. a U-Net or
+    :func:`predict_tiled`)."""
+    ks = range(transforms) if isinstance(transforms, int) else _checked(transforms)
     total = None
-    for k in range(transforms):
+    for k in ks:
         out = undo_dihedral(predict(dihedral(images, k)), k)
         total = out if total is None else total + out
-    return total / transforms
+    return total / len(ks)

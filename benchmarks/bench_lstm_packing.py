@@ -2,7 +2,7 @@
 
     python benchmarks/bench_lstm_packing.py
 
-One training step (forward, backward, Adam) over 2,048 reviews of the Keras view (10,000
+Training steps (forward, backward, Adam) over 2,048 reviews of the Keras view (10,000
 words, last 256 tokens), for each batch size, one CPU thread, the LSTM of the text notebooks
 (embedding 64, hidden 64); the figure is scaled to minutes per epoch of 20,000 reviews.
 "packed" runs ``LSTMClassifier`` (``pack_padded_sequence``, max and mean of the outputs over

@@ -54,12 +54,12 @@ class PairedAugment:
     ) -> None:
         self.contrast, self.brightness = contrast, brightness
         self.transforms = torch.tensor(_checked(transforms))
+        self.rotates = bool((self.transforms % 2 == 1).any())  # odd quarter turns: 1, 3, 5, 7
         self.generator = torch.Generator().manual_seed(seed)
 
     def __call__(self, batch: tuple[torch.Tensor, torch.Tensor]) -> tuple[torch.Tensor, ...]:
         images, masks = batch
-        rotates = bool((self.transforms % 2 == 1).any())
-        if rotates and images.shape[-1] != images.shape[-2]:
+        if self.rotates and images.shape[-1] != images.shape[-2]:
             raise ValueError(f"PairedAugment needs square images, got {tuple(images.shape)}")
         n, g = len(images), self.generator
         ks = self.transforms[torch.randint(0, len(self.transforms), (n,), generator=g)]

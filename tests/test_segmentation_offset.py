@@ -68,3 +68,9 @@ def test_shapes_and_types_other_than_float_images_are_refused(x):
 def test_non_finite_shifts_are_refused(dy, dx):
     with pytest.raises(ValueError, match="finite"):
         shift(torch.zeros(1, 1, 8, 8), dy, dx)
+
+
+@pytest.mark.parametrize("dy, dx", [(8.0, 0.0), (0.0, -9.5), (1e12, 0.0)])
+def test_shifts_as_large_as_the_image_are_refused(dy, dx):
+    with pytest.raises(ValueError, match="out of view"):
+        shift(torch.zeros(1, 1, 8, 9), dy, dx)

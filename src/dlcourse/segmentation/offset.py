@@ -20,6 +20,9 @@ def shift(x: torch.Tensor, dy: float, dx: float) -> torch.Tensor:
         raise ValueError(f"expected float images [N, C, H, W], got {x.dtype} {tuple(x.shape)}")
     if not (math.isfinite(dy) and math.isfinite(dx)):
         raise ValueError(f"the shift must be finite, got dy={dy}, dx={dx}")
+    height, width = x.shape[-2:]
+    if abs(dy) >= height or abs(dx) >= width:
+        raise ValueError(f"a shift of ({dy}, {dx}) moves the {height}×{width} images out of view")
     pad = math.ceil(max(abs(dy), abs(dx))) + 1
     padded = F.pad(x, [pad] * 4, mode="replicate")
     moved = TF.affine(

@@ -11,6 +11,7 @@ import tempfile
 import zlib
 from pathlib import Path
 
+from dlcourse.data.files import write_error
 from dlcourse.data.registry import DatasetError
 
 # Python's own "data" filter (3.10.12+, 3.11.4+) as a second line of defence behind our checks,
@@ -83,7 +84,8 @@ def extract_tar(archive: Path, dest: Path, top: str) -> Path:
     chain of links, checked on the resolved path of each member), or a special file type are
     refused; so is anything Python's tar ``data`` filter refuses, where Python has it.
     Everything is extracted into a temporary folder first and renamed into place at the end,
-    so a failure leaves nothing behind.
+    so a failure leaves nothing behind. A failed write (full disk, file-size limit, ...) is a
+    :class:`DatasetError` naming the file and saying how much space to free.
     """
     target = dest / top
     if target.exists():
@@ -91,19 +93,62 @@ def extract_tar(archive: Path, dest: Path, top: str) -> Path:
             f"{target} exists but is incomplete. Delete that folder and run again, or complete "
             "it by hand."
         )
+    writing: list[tarfile.TarInfo] = []  # the member being extracted, for a failed write
+    try:
+        with _open(archive) as tar:
+            _extract(tar, archive, dest, top, writing)
+    except OSError as err:  # after the partial files are removed: the free space is real
+        member = writing[-1] if writing else None
+        where = dest / member.name if member is not None else target
+        size = member.size if member is not None else None
+        raise write_error(err, where, _unpacked_size(archive), size) from None
+    return target
+
+
+def _open(archive: Path) -> tarfile.TarFile:
+    """``archive`` opened for reading; :class:`DatasetError` when it cannot be."""
+    try:
+        return tarfile.open(archive, "r:*")
+    except (tarfile.TarError, EOFError, zlib.error, OSError) as err:
+        raise _corrupt(archive, err) from None
+
+
+def _corrupt(archive: Path, err: BaseException) -> DatasetError:
+    return DatasetError(
+        f"{archive} is truncated or corrupt ({err}). Delete it and run again to download a "
+        "fresh copy."
+    )
+
+
+def _unpacked_size(archive: Path) -> int | None:
+    """The bytes that extracting ``archive`` writes (its members' sizes), or None."""
+    try:
+        with tarfile.open(archive, "r:*") as tar:
+            return sum(member.size for member in tar)
+    except (tarfile.TarError, EOFError, zlib.error, OSError):
+        return None
+
+
+def _extract(
+    tar: tarfile.TarFile, archive: Path, dest: Path, top: str, writing: list[tarfile.TarInfo]
+) -> None:
+    """Extract ``tar`` into a temporary folder under ``dest`` and rename its ``top`` into place;
+    the temporary folder is removed whatever happens."""
+    target = dest / top
     dest.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".partial-{top}-", dir=dest))
     try:
-        with tarfile.open(archive, "r:*") as tar:
-            for member in tar:
-                reason = _unsafe_reason(member) or _resolved_escape(member, tmp)
-                if reason:
-                    raise _refuse(archive, member.name, reason)
-                try:
-                    tar.extract(member, tmp, **_FILTER)
-                except _FILTER_ERRORS as err:
-                    reason = f"is refused by tar's data filter ({err})"
-                    raise _refuse(archive, member.name, reason) from None
+        for member in tar:
+            reason = _unsafe_reason(member) or _resolved_escape(member, tmp)
+            if reason:
+                raise _refuse(archive, member.name, reason)
+            writing[:] = [member]
+            try:
+                tar.extract(member, tmp, **_FILTER)
+            except _FILTER_ERRORS as err:
+                reason = f"is refused by tar's data filter ({err})"
+                raise _refuse(archive, member.name, reason) from None
+        writing.clear()
         if not (tmp / top).is_dir():
             raise DatasetError(
                 f"{archive} has no top-level folder {top}/, so it is not the expected archive. "
@@ -116,10 +161,6 @@ def extract_tar(archive: Path, dest: Path, top: str) -> Path:
                 raise
             # Another process extracted the same archive first; its rename was atomic too.
     except (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile) as err:
-        raise DatasetError(
-            f"{archive} is truncated or corrupt ({err}). Delete it and run again to download a "
-            "fresh copy."
-        ) from None
+        raise _corrupt(archive, err) from None
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    return target

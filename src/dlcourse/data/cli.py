@@ -73,6 +73,10 @@ def _fetch(args: argparse.Namespace) -> int:
         except DatasetError as err:
             print(f"error: {err}", file=sys.stderr)
             status = 1
+        except OSError as err:  # not expected (the data layer reports its own): still one line
+            where = f": {err.filename}" if err.filename else ""
+            print(f"error: {name}: {err.strerror or err}{where}", file=sys.stderr)
+            status = 1
     return status
 
 

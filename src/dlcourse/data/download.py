@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pooch
+from tqdm import tqdm
 
+from dlcourse.data.files import DISK_FULL, TOO_LARGE, write_error
 from dlcourse.data.registry import RemoteFile
 
 RETRIES = 1  # extra attempts per URL after a network error or a hash mismatch
@@ -18,6 +21,39 @@ class DownloadError(Exception):
     def __init__(self, attempts: list[str]) -> None:
         super().__init__("; ".join(attempts))
         self.attempts = attempts
+
+
+class _ProgressBar:
+    """The progress bar pooch drives (``total``, ``update``, ``reset``, ``close``), as pooch's
+    own but one that we can close when a download fails (pooch closes its own only on
+    success) and that starts afresh when pooch retries."""
+
+    def __init__(self) -> None:
+        self._bar: tqdm | None = None
+
+    @property
+    def total(self) -> float | None:
+        return self._bar.total if self._bar is not None else None
+
+    @total.setter
+    def total(self, value: float) -> None:  # pooch sets it at the start of each attempt
+        self.close()
+        self._bar = tqdm(
+            total=value, ncols=79, ascii=sys.platform == "win32", unit="B", unit_scale=True
+        )
+
+    def update(self, n: float) -> None:
+        if self._bar is not None:
+            self._bar.update(n)
+
+    def reset(self) -> None:
+        if self._bar is not None:
+            self._bar.reset()
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
 
 
 def hash_matches(path: Path, known_hash: str) -> bool:
@@ -38,7 +74,9 @@ def download_file(remote: RemoteFile, path: Path) -> Path:
     A copy already at ``path`` whose hash matches is kept without any network access; one with a
     wrong hash is removed. pooch streams each download into a temporary file next to ``path``,
     checks the hash and only then moves it into place, so a failed or interrupted transfer leaves
-    no file behind. Raises :class:`DownloadError` when every URL fails.
+    no file behind. Raises :class:`DownloadError` when every URL fails, and
+    :class:`~dlcourse.data.registry.DatasetError` at once when the file cannot be written (full
+    disk, file-size limit): no other mirror would help.
     """
     attempts: list[str] = []
     if path.exists():
@@ -54,10 +92,25 @@ def download_file(remote: RemoteFile, path: Path) -> Path:
             urls={path.name: url},
             retry_if_failed=RETRIES,
         )
-        downloader = pooch.HTTPDownloader(progressbar=True, chunk_size=CHUNK_SIZE)
+        bar = _ProgressBar()
+        downloader = pooch.HTTPDownloader(progressbar=bar, chunk_size=CHUNK_SIZE)
         try:
             return Path(store.fetch(path.name, downloader=downloader))
         except (ValueError, OSError) as err:  # network errors are OSErrors, a bad hash ValueError
+            bar.close()  # before any message, which would else be glued to the bar
             path.unlink(missing_ok=True)
+            if isinstance(err, OSError) and _is_write_error(err):
+                # No mirror helps. pooch has removed its temporary file already.
+                raise write_error(err, path, remote.size, remote.size) from None
             attempts.append(f"{url}: {_summary(err)}")
     raise DownloadError(attempts)
+
+
+def _is_write_error(err: OSError) -> bool:
+    """True for an error writing the file (full disk, file-size limit, permissions) rather
+    than one of the network (requests' errors, which are OSErrors too)."""
+    import requests  # as pooch does: only when needed
+
+    if isinstance(err, requests.RequestException):
+        return False
+    return err.errno in DISK_FULL | TOO_LARGE or err.filename is not None

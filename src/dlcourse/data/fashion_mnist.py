@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from dlcourse.data.containers import ImageData
-from dlcourse.data.files import gunzip_file
+from dlcourse.data.files import gunzip_file, gzip_size
 from dlcourse.data.registry import Dataset, DatasetError, RemoteFile
 from dlcourse.data.store import ensure, resolve_root
 
@@ -61,9 +61,10 @@ def _locate(root: Path) -> Path | None:
 
 def _install(downloads: Path, root: Path) -> None:
     raw = root / FOLDER
-    for name in _FILES:
-        if _source(raw, name) is None:
-            gunzip_file(downloads / f"{name}.gz", raw / name)
+    missing = [name for name in _FILES if _source(raw, name) is None]
+    sizes = [gzip_size(downloads / f"{name}.gz") or 0 for name in missing]
+    for i, name in enumerate(missing):  # sum(sizes[i:]): for a full disk's message
+        gunzip_file(downloads / f"{name}.gz", raw / name, sum(sizes[i:]) or None)
 
 
 SPEC = Dataset(

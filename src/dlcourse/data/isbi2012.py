@@ -96,9 +96,18 @@ def _locate(root: Path) -> Path | None:
 
 
 def _install(downloads: Path, root: Path) -> None:
-    for name in _NAMES:
-        if not (root / FOLDER / name).is_file():
-            copy_file(downloads / name, root / FOLDER / name)
+    missing = [name for name in _NAMES if not (root / FOLDER / name).is_file()]
+    needed = sum(_size(downloads / name) for name in missing)  # for a full disk's message
+    for name in missing:
+        copy_file(downloads / name, root / FOLDER / name, needed)
+        needed -= _size(downloads / name)
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
 
 
 def _remote() -> tuple[RemoteFile, ...]:

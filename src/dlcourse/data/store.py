@@ -8,6 +8,7 @@ from pathlib import Path
 
 from dlcourse.config import DATA_ENV, SettingError, data_root
 from dlcourse.data.download import DownloadError, download_file, hash_matches
+from dlcourse.data.files import DISK_FULL, TOO_LARGE, write_error
 from dlcourse.data.lock import file_lock
 from dlcourse.data.registry import Dataset, DatasetError
 
@@ -91,6 +92,8 @@ def _lock(stack: ExitStack, spec: Dataset, root: Path, lock: Path) -> None:
         stack.enter_context(file_lock(lock))
     except OSError as err:
         _remove_empty_folders(lock, root)
+        if err.errno in DISK_FULL | TOO_LARGE:
+            raise write_error(err, lock, spec.download_size or None) from None
         where = err.filename or lock.parent
         raise DatasetError(
             f"Cannot write to the data directory {root} to download {spec.title} "
@@ -128,7 +131,10 @@ def _download_and_install(spec: Dataset, root: Path, target: Path) -> Path:
                 f"failed (no network, or every host down?). Tried:\n{tried}\n"
                 f"{manual_steps(spec, root)}"
             ) from None
-    spec.install(target, root)
+    try:
+        spec.install(target, root)
+    except OSError as err:  # the installers report their own; this catches any other
+        raise write_error(err, root / spec.folder) from None
     folder = spec.locate(root)
     if folder is None:
         raise DatasetError(

@@ -193,3 +193,21 @@ def test_plain_idx_files_are_preferred_over_their_gz(tmp_path):
     write_fashion(tmp_path, n_train=7, n_test=3)
     data = load_fashion_mnist(tmp_path)
     assert len(data.x_train) == 7 and len(data.x_test) == 3
+
+
+@pytest.mark.parametrize(
+    "names",
+    [
+        [b"\xff\xfeplane", *(n.encode() for n in CIFAR_NAMES[1:])],  # not UTF-8
+        [1, *(n.encode() for n in CIFAR_NAMES[1:])],  # not a name at all
+    ],
+)
+def test_cifar_class_names_that_do_not_decode_are_named_in_the_error(cifar_root, names):
+    meta = cifar_root / "cifar-10-batches-py" / "batches.meta"
+    with open(meta, "wb") as fh:
+        pickle.dump({b"label_names": names, b"num_vis": 3072}, fh, protocol=2)
+    with pytest.raises(DatasetError) as err:
+        load_cifar10(root=cifar_root, download=False)
+    message = str(err.value)
+    assert str(meta) in message and "class name 0" in message
+    assert "dlcourse data fetch cifar10" in message

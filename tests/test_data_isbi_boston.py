@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 import os
+import struct
+import warnings
+import zlib
 
 import numpy as np
 import pytest
 import torch
 from data_fixtures import isbi_arrays, write_isbi
+from PIL import Image
 
-from dlcourse.data import DatasetError, SegmentationData, load_boston_housing, load_isbi2012
+from dlcourse.data import (
+    DatasetError,
+    SegmentationData,
+    load_boston_housing,
+    load_isbi2012,
+    load_mask_folder,
+)
 from dlcourse.data import boston as boston_module
 
 # --- ISBI 2012 ----------------------------------------------------------------------------
@@ -91,3 +101,55 @@ def test_boston_table_of_the_wrong_shape_is_refused(tmp_path):
     bad.write_text("A,B\n1,2\n")
     with pytest.raises(DatasetError, match="holds 1 rows x 2 columns"):
         load_boston_housing(root=tmp_path)
+
+
+def forged_png(width: int, height: int) -> bytes:
+    """A tiny PNG whose header (IHDR, with a correct CRC) declares ``width`` x ``height``
+    grey pixels: opening it reads only the header, nothing that large is allocated."""
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
+
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", ihdr)
+        + chunk(b"IDAT", zlib.compress(b"\0" * 64))
+        + chunk(b"IEND", b"")
+    )
+
+
+def test_a_900_megapixel_isbi_slice_is_refused_naming_the_file(tmp_path):
+    folder = write_isbi(tmp_path)
+    (folder / "image" / "4.png").write_bytes(forged_png(30_000, 30_000))
+    with pytest.raises(DatasetError) as err:
+        load_isbi2012(root=tmp_path)
+    message = str(err.value)
+    assert str(folder / "image" / "4.png") in message and "900000000 pixels" in message
+    assert "dlcourse data fetch isbi2012" in message
+
+
+@pytest.mark.parametrize("limit", [40, 20])  # 8x8 = 64 pixels: over the limit, over twice it
+def test_isbi_slices_over_pils_pixel_limit_are_refused(tmp_path, monkeypatch, limit):
+    write_isbi(tmp_path, side=8)
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", limit)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # not even PIL's DecompressionBombWarning gets out
+        with pytest.raises(
+            DatasetError, match=r"image/0\.png is too large to read safely: it declares (64|8x8)"
+        ):
+            load_isbi2012(root=tmp_path)
+
+
+@pytest.mark.parametrize("limit", [40, 20])
+def test_own_images_over_pils_pixel_limit_are_refused(tmp_path, monkeypatch, limit):
+    for kind in ("images", "masks"):
+        (tmp_path / kind).mkdir()
+        Image.fromarray(np.zeros((8, 8), np.uint8)).save(tmp_path / kind / "a.png")
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", limit)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(DatasetError, match=r"images/a\.png is too large to read safely"):
+            load_mask_folder(tmp_path / "images", tmp_path / "masks")

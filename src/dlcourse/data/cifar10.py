@@ -125,7 +125,25 @@ def _class_names(path: Path) -> list[str]:
     names = _unpickle(path).get(b"label_names")
     if not isinstance(names, list) or len(names) != 10:
         raise DatasetError(f"{path} does not list the 10 CIFAR-10 class names.")
-    return [n.decode() if isinstance(n, bytes) else str(n) for n in names]
+    return [_class_name(path, i, name) for i, name in enumerate(names)]
+
+
+def _class_name(path: Path, i: int, name: object) -> str:
+    """Class name ``i`` of ``batches.meta`` as text; :class:`DatasetError` naming the file
+    when it is not UTF-8 text."""
+    if isinstance(name, str):
+        return name
+    if isinstance(name, bytes):
+        try:
+            return name.decode("utf-8")
+        except UnicodeDecodeError as err:
+            problem = f"is not UTF-8 text ({err.reason} at byte {err.start}: {name!r})"
+    else:
+        problem = f"is a {type(name).__name__}, not text ({name!r})"
+    raise DatasetError(
+        f"{path} is not a CIFAR-10 batches.meta: class name {i} {problem}. Delete the folder "
+        f"{path.parent} and run `dlcourse data fetch cifar10`."
+    )
 
 
 def _class_indices(classes: Sequence[int | str], names: list[str]) -> list[int]:

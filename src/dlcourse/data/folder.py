@@ -7,8 +7,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image, UnidentifiedImageError
+from PIL import UnidentifiedImageError
 
+from dlcourse.data.images import open_image
 from dlcourse.data.registry import DatasetError
 
 SUFFIXES = (".png", ".tif", ".tiff")
@@ -37,8 +38,9 @@ def _files(folder: Path) -> dict[str, Path]:
 
 
 def _read(path: Path) -> np.ndarray:
+    fix = "Crop or downscale it, or cut it into tiles, and load those."
     try:
-        with Image.open(path) as img:
+        with open_image(path, fix) as img:
             array = np.asarray(img)
     except (OSError, UnidentifiedImageError) as err:
         raise DatasetError(f"{path} is not a readable image ({err}).") from None

@@ -6,10 +6,11 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image, UnidentifiedImageError
+from PIL import UnidentifiedImageError
 
 from dlcourse.data.containers import SegmentationData
 from dlcourse.data.files import copy_file
+from dlcourse.data.images import open_image
 from dlcourse.data.registry import Dataset, DatasetError, RemoteFile
 from dlcourse.data.store import ensure, resolve_root
 
@@ -136,8 +137,9 @@ SPEC = Dataset(
 
 
 def _read_png(path: Path) -> np.ndarray:
+    fix = "An ISBI slice is 512x512: delete it and run `dlcourse data fetch isbi2012`."
     try:
-        with Image.open(path) as img:
+        with open_image(path, fix) as img:
             return np.asarray(img.convert("L"), dtype=np.uint8)
     except (OSError, UnidentifiedImageError) as err:
         raise DatasetError(

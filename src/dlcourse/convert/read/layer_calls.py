@@ -14,6 +14,7 @@ from dlcourse.convert.layers.registry import (
     LayerDef,
     layer_defs,
 )
+from dlcourse.convert.read.arg_checks import MAX_SIZE, check_for, shown
 from dlcourse.convert.read.constants import Constants, NotConstant
 from dlcourse.convert.read.names import Aliases
 from dlcourse.convert.read.units import Unit
@@ -112,6 +113,8 @@ class LayerParser:
         for name, expr in given.items():
             if name == "name":
                 result.name = self._const(expr, kind, name)
+                if not isinstance(result.name, str):
+                    raise Unsupported(expr, f"{kind}: name= must be a string")
             elif name in _SHAPE_ARGS:
                 shape = self.shape(expr, syms, batch=name.startswith("batch"))
                 if name == "input_dim":
@@ -138,11 +141,12 @@ class LayerParser:
             call.notes += call.inner.notes
             return call.inner.kind
         try:
-            return self.consts.eval(expr)
+            value = self.consts.eval(expr)
         except NotConstant:
             if name in ldef.sizes:
                 return syms.add(expr, f"{snake_case(kind)}_{name}")
-        raise Unsupported(expr, f"{kind}: {name}={self.text(expr)} is not a constant")
+            raise Unsupported(expr, f"{kind}: {name}={self.text(expr)} is not a constant") from None
+        return checked(value, kind, name, expr)
 
     def _const(self, expr: ast.expr, kind: str, name: str) -> object:
         try:
@@ -155,9 +159,7 @@ class LayerParser:
             value = self.consts.eval(expr)
         except NotConstant:
             return syms.add(expr, fallback)
-        if value is not None and not isinstance(value, int):
-            raise Unsupported(expr, f"a shape holds numbers or None, not {value!r}")
-        return value
+        return _checked_dim(value, expr)
 
     def shape(self, expr: ast.expr, syms: Syms, batch: bool = False) -> tuple[Dim, ...]:
         """A Keras shape such as ``(28, 28, 1)``; entries the program computes become parameters."""
@@ -171,11 +173,11 @@ class LayerParser:
             if batch:
                 raise Unsupported(expr, f"the shape {self.text(expr)} must be a tuple") from None
             return (ShapeSym(syms.add(expr, "input_shape")),)
-        if isinstance(value, int):
+        if isinstance(value, int) and not isinstance(value, bool):
             value = (value,)
-        if not isinstance(value, tuple | list):
+        if not isinstance(value, tuple | list) or not 0 < len(value) <= 9:
             raise Unsupported(expr, f"the shape {self.text(expr)} must be a tuple")
-        return tuple(value[1:] if batch else value)
+        return tuple(_checked_dim(d, expr) for d in (value[1:] if batch else value))
 
     def input_shape(self, call: ast.Call, syms: Syms) -> tuple[Dim, ...]:
         """The shape declared by ``keras.Input(...)`` or ``InputLayer(...)``."""
@@ -188,3 +190,23 @@ class LayerParser:
             if name in given:
                 return self.shape(given[name], syms, batch=True)
         raise Unsupported(call, "keras.Input needs a shape")
+
+
+def checked(value: object, kind: str, name: str, expr: ast.expr) -> object:
+    """``value`` if it is what Keras expects for argument ``name`` of ``kind``; else a report
+    item. Only values that pass get into the generated code (as literals)."""
+    check = check_for(kind, name)
+    if check is None:
+        raise Unsupported(expr, f"{kind}: argument {name!r} is not supported")
+    if not check.accepts(value):
+        raise Unsupported(expr, f"{kind}: {name}={shown(value)} is not {check.expects}")
+    return check.normalise(value)
+
+
+def _checked_dim(value: object, expr: ast.expr) -> Dim:
+    """One axis of a declared shape: a positive whole number, or None (any length)."""
+    if value is None or (
+        isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_SIZE
+    ):
+        return value
+    raise Unsupported(expr, f"a shape holds positive whole numbers or None, not {shown(value)}")

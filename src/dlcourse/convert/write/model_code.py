@@ -10,6 +10,7 @@ from dlcourse.convert.ir import ModelDef, Unsupported
 from dlcourse.convert.layers.builder import Builder, Value, WeightSpec
 from dlcourse.convert.layers.registry import ALIAS, layer_defs
 from dlcourse.convert.report import Loc
+from dlcourse.convert.write.code_check import check_class
 
 _ELEMENTWISE = {"Dropout", "Activation", "ReLU", "Rescaling", ALIAS}
 _ACTIVATED = {"Dense", "Conv1D", "Conv2D", "Conv3D", "Conv2DTranspose", "Activation"}
@@ -125,6 +126,7 @@ def emit_model(model: ModelDef, class_name: str, factory: str) -> ModelPlan:
         results.append(b.channels_last(b.values[output]))
     b.line(f"return {', '.join(r.var for r in results)}")
     code = _render(model, b, class_name, factory, results)
+    check_class(code, class_name)  # only what the converter writes: never text from the input
     return ModelPlan(model, class_name, factory, code, b.weights, b.uses_functional)
 
 

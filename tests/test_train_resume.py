@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import math
 import random
 
@@ -178,3 +179,97 @@ def test_an_exploding_learning_rate_is_caught_and_early_stopping_keeps_finite_we
     assert stopper.best_state is None or all(
         torch.isfinite(v).all() for v in stopper.best_state.values()
     )
+
+
+@pytest.fixture(scope="module")
+def saved_state(tmp_path_factory):
+    """A real checkpoint after 2 of 3 epochs, as loaded (to be damaged by each test)."""
+    ckpt = tmp_path_factory.mktemp("ckpt") / "run.pt"
+    train(2, ckpt)
+    return torch.load(ckpt, weights_only=True)
+
+
+def _set(state: dict, where: str, value: object) -> dict:
+    """``state`` with the field at the dotted path ``where`` replaced (or removed for
+    ``_MISSING``)."""
+    state = copy.deepcopy(state)
+    *parents, key = where.split(".")
+    target = state
+    for part in parents:
+        target = target[int(part)] if isinstance(target, list) else target[part]
+    index = int(key) if isinstance(target, list) else key
+    if value is _MISSING:
+        del target[index]
+    else:
+        target[index] = value
+    return state
+
+
+_MISSING = object()
+
+
+@pytest.mark.parametrize(
+    ("where", "value", "named"),
+    [
+        ("epoch", -4, "epoch is -4"),  # used to train 7 extra epochs
+        ("epoch", "2", "epoch is '2' (str)"),
+        ("epoch", 2.0, "epoch is 2.0 (float)"),
+        ("epoch", True, "epoch is True (bool)"),
+        ("epochs", 1, "epochs is 1"),
+        ("epochs", "3", "epochs is '3' (str)"),
+        ("history", _MISSING, "lacks history"),
+        ("rng", _MISSING, "lacks rng"),
+        ("model", _MISSING, "lacks model"),
+        ("optimizer", _MISSING, "lacks optimizer"),
+        ("history", "records", "history is 'records' (str)"),
+        ("history.records", "abc", "history.records is 'abc' (str)"),
+        ("history.records", [{"epoch": 1, "train_loss": 0.5}], "history.records holds 1"),
+        ("history.records.1", [2.0], "history.records[1] is [2.0] (list)"),
+        ("history.records.1.train_loss", "low", "history.records[1].train_loss is 'low' (str)"),
+        ("history.records.1.epoch", 5, "history.records[1].epoch is 5"),
+        ("history.best_epoch", 9, "history.best_epoch is 9"),
+        ("history.stopped_early", "no", "history.stopped_early is 'no' (str)"),
+        ("fingerprint", "run", "fingerprint is 'run' (str)"),
+        ("model", [1, 2], "model is [1, 2] (list)"),
+        ("optimizer.param_groups", None, "optimizer.param_groups is None"),
+        ("callbacks", "none", "callbacks is 'none' (str)"),
+        ("rng.numpy.pos", "x", "rng.numpy.pos is 'x' (str)"),
+        ("rng.python", 3, "rng.python is 3 (int)"),
+        ("metadata", 5, "metadata is 5 (int)"),
+    ],
+)
+def test_a_checkpoint_with_wrong_fields_is_refused_saying_what_is_wrong(
+    tmp_path, saved_state, where, value, named
+):
+    ckpt = tmp_path / "run.pt"
+    torch.save(_set(saved_state, where, value), ckpt)
+    with pytest.raises(ValueError, match="damaged or not") as err:
+        train(3, ckpt)
+    message = str(err.value)
+    assert named in message, message
+    assert str(ckpt) in message and "Delete the file" in message and "resume=False" in message
+    assert "\n" not in message
+
+
+def test_a_negative_epoch_is_refused_instead_of_training_extra_epochs(tmp_path, saved_state):
+    ckpt = tmp_path / "run.pt"
+    torch.save(_set(saved_state, "epoch", -4), ckpt)
+    with pytest.raises(ValueError, match=r"epoch is -4 \(int\), not a whole number >= 0"):
+        train(3, ckpt)
+    _, history = train(3, ckpt, resume=False)  # starting fresh works, and overwrites it
+    assert history.epochs == [1, 2, 3]
+    assert torch.load(ckpt, weights_only=True)["epoch"] == 3
+
+
+def test_an_intact_checkpoint_passes_the_checks(tmp_path, saved_state):
+    ckpt = tmp_path / "run.pt"
+    torch.save(saved_state, ckpt)
+    _, history = train(3, ckpt)
+    assert history.epochs == [1, 2, 3]
+
+
+def test_a_checkpoint_that_is_not_a_dictionary_is_refused(tmp_path):
+    ckpt = tmp_path / "run.pt"
+    torch.save([1, 2, 3], ckpt)
+    with pytest.raises(ValueError, match="not a training checkpoint"):
+        train(2, ckpt)

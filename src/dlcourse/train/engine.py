@@ -264,8 +264,9 @@ def fit(
     - ``checkpoint``: a file written after every epoch with everything needed to resume;
       with ``resume=True`` an existing one is continued (an interrupted run ends with the
       same weights as an uninterrupted one). A checkpoint of another run (other model,
-      optimizer settings, data or batch size, or more epochs than asked) is refused;
-      a larger ``epochs`` trains on.
+      optimizer settings, data or batch size, or more epochs than asked) is refused, and so
+      is a damaged one (a field missing, of the wrong type or out of range, such as a
+      negative epoch); a larger ``epochs`` trains on.
     - Under ``torch.distributed`` (see :mod:`dlcourse.train.ddp`) the model is wrapped
       in ``DistributedDataParallel``, each rank trains on its shard, metrics are averaged
       over ranks, and rank 0 writes the checkpoint.

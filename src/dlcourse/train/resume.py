@@ -170,15 +170,177 @@ def training_state(
     }
 
 
+#: The fields :func:`training_state` writes and :func:`restore` needs (``metadata`` is optional).
+FIELDS = (
+    "epoch", "epochs", "fingerprint", "model", "optimizer", "scheduler", "scaler", "batches",
+    "callbacks", "rng", "history",
+)  # fmt: skip
+
+
+def _show(value: object) -> str:
+    """``value`` for a message: its repr (shortened) and its type."""
+    text = repr(value)
+    if len(text) > 60:
+        text = text[:57] + "..."
+    return f"{text} ({type(value).__name__})"
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: object) -> bool:
+    if isinstance(value, torch.Tensor):
+        return value.numel() == 1
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _is_tensors(value: object) -> bool:
+    return isinstance(value, list | tuple) and all(isinstance(v, torch.Tensor) for v in value)
+
+
+class _Checks:
+    """Collects what is wrong with a loaded checkpoint, one phrase per problem."""
+
+    def __init__(self) -> None:
+        self.problems: list[str] = []
+
+    def need(self, name: str, value: object, ok: bool, expected: str) -> bool:
+        """Note ``name is <value>, not <expected>`` unless ``ok``; return ``ok``."""
+        if not ok:
+            self.problems.append(f"{name} is {_show(value)}, not {expected}")
+        return ok
+
+    def mapping(self, name: str, value: object, optional: bool = False) -> bool:
+        ok = isinstance(value, dict) or (optional and value is None)
+        return self.need(name, value, ok, "a dictionary" + (" or None" if optional else ""))
+
+
+def _check_epochs(checks: _Checks, state: dict[str, Any]) -> int | None:
+    """Check ``epoch`` and ``epochs``; the number of epochs trained when it is valid."""
+    epoch, saved = state["epoch"], state["epochs"]
+    epoch_ok = checks.need("epoch", epoch, _is_int(epoch) and epoch >= 0, "a whole number >= 0")
+    saved_ok = checks.need("epochs", saved, _is_int(saved) and saved >= 1, "a whole number >= 1")
+    if epoch_ok and saved_ok and saved < epoch:
+        checks.problems.append(f"epochs is {_show(saved)}, fewer than the epoch {epoch} trained")
+    return epoch if epoch_ok else None
+
+
+def _check_history(checks: _Checks, history: object, epoch: int | None) -> None:
+    if not checks.mapping("history", history):
+        return
+    assert isinstance(history, dict)
+    missing = [key for key in ("records", "best_epoch", "stopped_early") if key not in history]
+    if missing:
+        checks.problems.append(f"history lacks {', '.join(missing)}")
+        return
+    records = history["records"]
+    if not checks.need("history.records", records, isinstance(records, list), "a list"):
+        return
+    if epoch is not None and len(records) != epoch:
+        checks.problems.append(f"history.records holds {len(records)} epochs, not {epoch}")
+    for i, record in enumerate(records):
+        name = f"history.records[{i}]"
+        if not checks.mapping(name, record):
+            return
+        if record.get("epoch") != i + 1 or not _is_int(record.get("epoch")):
+            checks.need(f"{name}.epoch", record.get("epoch"), False, str(i + 1))
+            return
+        for key, value in record.items():
+            ok = isinstance(key, str) and _is_number(value)
+            if not checks.need(f"{name}.{key}", value, ok, "a number"):
+                return
+    best = history["best_epoch"]
+    best_ok = best is None or (_is_int(best) and 1 <= best <= len(records))
+    checks.need("history.best_epoch", best, best_ok, f"None or an epoch 1-{len(records)}")
+    stopped = history["stopped_early"]
+    checks.need("history.stopped_early", stopped, isinstance(stopped, bool), "True or False")
+    precision = history.get("precision", "float32")
+    checks.need("history.precision", precision, isinstance(precision, str), "a name")
+
+
+def _check_rng(checks: _Checks, rng: object) -> None:
+    if not checks.mapping("rng", rng):
+        return
+    assert isinstance(rng, dict)
+    missing = [key for key in ("torch", "cuda", "numpy", "python") if key not in rng]
+    if missing:
+        checks.problems.append(f"rng lacks {', '.join(missing)}")
+        return
+    cpu, cuda, numpy, python = rng["torch"], rng["cuda"], rng["numpy"], rng["python"]
+    checks.need("rng.torch", cpu, isinstance(cpu, torch.Tensor), "a tensor")
+    checks.need("rng.cuda", cuda, cuda is None or _is_tensors(cuda), "None or a list of tensors")
+    if checks.mapping("rng.numpy", numpy):
+        key, pos = numpy.get("key"), numpy.get("pos")
+        has_gauss, gauss = numpy.get("has_gauss"), numpy.get("gauss")
+        key_ok = isinstance(key, torch.Tensor) and key.numel() == 624
+        checks.need("rng.numpy.key", key, key_ok, "a tensor of 624 numbers")
+        checks.need("rng.numpy.pos", pos, _is_int(pos) and 0 <= pos <= 624, "a number 0-624")
+        checks.need("rng.numpy.has_gauss", has_gauss, has_gauss in (0, 1), "0 or 1")
+        checks.need("rng.numpy.gauss", gauss, _is_number(gauss), "a number")
+    python_ok = (
+        isinstance(python, list | tuple)
+        and len(python) == 3
+        and _is_int(python[0])
+        and isinstance(python[1], list | tuple)
+        and all(_is_int(v) for v in python[1])
+        and (python[2] is None or _is_number(python[2]))
+    )
+    checks.need("rng.python", python, python_ok, "Python's random state (version, ints, gauss)")
+
+
+def state_problems(state: dict[str, Any], epochs: int) -> list[str]:
+    """What is wrong with the fields of a loaded checkpoint (types, sizes and ranges), one
+    phrase per problem; empty when it can be restored. ``epochs`` is the run's number of
+    epochs (more epochs trained than that is a different run, reported by the caller)."""
+    missing = [name for name in FIELDS if name not in state]
+    if missing:
+        return [f"it lacks {', '.join(missing)}"]
+    checks = _Checks()
+    epoch = _check_epochs(checks, state)
+    checks.mapping("fingerprint", state["fingerprint"])
+    model = state["model"]
+    model_ok = isinstance(model, dict) and all(
+        isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in model.items()
+    )
+    checks.need("model", model, model_ok, "a state dict (names to tensors)")
+    optimizer = state["optimizer"]
+    if checks.mapping("optimizer", optimizer):
+        groups, inner = optimizer.get("param_groups"), optimizer.get("state")
+        groups_ok = isinstance(groups, list) and all(isinstance(g, dict) for g in groups)
+        checks.need("optimizer.param_groups", groups, groups_ok, "a list of dictionaries")
+        checks.mapping("optimizer.state", inner)
+    checks.mapping("scheduler", state["scheduler"], optional=True)
+    checks.mapping("scaler", state["scaler"], optional=True)
+    checks.mapping("batches", state["batches"])
+    callbacks = state["callbacks"]
+    callbacks_ok = isinstance(callbacks, list) and all(
+        c is None or isinstance(c, dict) for c in callbacks
+    )
+    checks.need("callbacks", callbacks, callbacks_ok, "a list of dictionaries or None")
+    _check_rng(checks, state["rng"])
+    _check_history(checks, state["history"], epoch)
+    checks.mapping("metadata", state.get("metadata", {}))
+    return checks.problems
+
+
 def load_training_state(
     path: Path, epochs: int, run_fingerprint: dict[str, object]
 ) -> dict[str, Any]:
-    """Read a checkpoint and refuse it, saying why and what to do, if it is another run's."""
+    """Read a checkpoint and refuse it, saying why and what to do, if it is damaged (a field
+    of the wrong type or out of range, see :func:`state_problems`) or another run's."""
     state = safe_load(path)
-    if "fingerprint" not in state or "epoch" not in state:
+    if not isinstance(state, dict) or "fingerprint" not in state or "epoch" not in state:
         raise ValueError(
             f"{path} is not a training checkpoint of dlcourse.train.fit; "
             "pass resume=False to start fresh (it will be overwritten) or delete it"
+        )
+    damaged = state_problems(state, epochs)
+    if damaged:
+        raise ValueError(
+            f"{path} is damaged or not written by dlcourse.train.fit: "
+            + "; ".join(damaged)
+            + ". Delete the file, or pass resume=False to start fresh (it will be overwritten)."
         )
     problems = differences(state["fingerprint"], run_fingerprint)
     if epochs < state["epoch"]:

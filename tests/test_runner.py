@@ -194,7 +194,7 @@ def test_timeout_and_dead_kernel_are_failures(tmp_path):
     slow = write_notebook(tmp_path / "slow.ipynb", "import time\ntime.sleep(60)")
     dies = write_notebook(tmp_path / "dies.ipynb", "import os\nos._exit(1)")
     results = run_notebooks([slow, dies], quick=True, out=tmp_path / "out", timeout=2)
-    assert [r.status for r in results] == ["failed", "failed"]
+    assert [r.status for r in results] == ["timeout", "failed"]
     assert "cell 1 of 1 (`import time`): still running after 2 s" in results[0].error
     assert "--timeout" in results[0].error
     assert "the kernel died" in results[1].error

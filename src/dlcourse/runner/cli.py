@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from pathlib import Path
 
 from dlcourse.runner.errors import RunnerError
+from dlcourse.runner.outputs import DEFAULT_MAX_OUTPUT_MB
 from dlcourse.runner.paths import course_notebooks, find_course_dir
 from dlcourse.runner.report_html import INDEX_FILE
 from dlcourse.runner.run import RESULTS_FILE, run_notebooks
@@ -21,7 +23,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "run",
         help="execute notebooks and write an HTML/JSON report",
         description="Execute course notebooks in this Python environment and write each executed "
-        "notebook, its HTML rendering, results.json and an index.html report under --out.",
+        "notebook, its HTML rendering, results.json and an index.html report under --out. "
+        "A run into an --out folder that another dlcourse run is writing waits until that run "
+        "ends (it says so on stderr; Ctrl-C stops waiting), then adds its notebooks to the same "
+        "report: notebooks of earlier runs stay, a notebook run again gets its new record.",
     )
     p.add_argument("notebooks", nargs="*", type=Path, metavar="NOTEBOOK", help="notebooks to run")
     p.add_argument(
@@ -50,6 +55,23 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         metavar="S",
         help=f"seconds one cell may run (default {DEFAULT_TIMEOUT})",
     )
+    p.add_argument(
+        "--notebook-timeout",
+        type=_positive_float,
+        default=None,
+        metavar="S",
+        help="seconds a whole notebook may run; past it the notebook is stopped, its kernel "
+        "shut down, it is recorded as timeout, and the next notebook starts (default: no limit)",
+    )
+    p.add_argument(
+        "--max-output-mb",
+        type=_positive_float,
+        default=DEFAULT_MAX_OUTPUT_MB,
+        metavar="MB",
+        help="output each cell keeps in the executed notebook, its report and memory: its first "
+        "and last half, with a note of how much was cut between them "
+        f"(default {DEFAULT_MAX_OUTPUT_MB:g})",
+    )
     p.set_defaults(func=run_command)
 
 
@@ -57,7 +79,14 @@ def run_command(args: argparse.Namespace) -> int:
     """Run the notebooks; 0 when all succeed, 1 when any fails, 2 on bad input, 130 on Ctrl-C."""
     try:
         notebooks = _selected(args)
-        results = run_notebooks(notebooks, quick=args.quick, out=args.out, timeout=args.timeout)
+        results = run_notebooks(
+            notebooks,
+            quick=args.quick,
+            out=args.out,
+            timeout=args.timeout,
+            max_output_mb=args.max_output_mb,
+            notebook_timeout=args.notebook_timeout,
+        )
     except RunnerError as err:
         print(f"dlcourse run: error: {err}", file=sys.stderr)
         return 2
@@ -67,13 +96,16 @@ def run_command(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 130
-    failed = [r.notebook for r in results if r.status == "failed"]
+    failed = [r.notebook for r in results if r.status in ("failed", "timeout")]
+    timed_out = [r.notebook for r in results if r.status == "timeout"]
     interrupted = [r.notebook for r in results if r.status == "interrupted"]
     minutes = sum(r.seconds for r in results) / 60
     ok = len(results) - len(failed) - len(interrupted)
     print(
         f"Ran {len(results)} notebook(s) in {minutes:.1f} min: "
-        f"{ok} ok, {len(failed)} failed{', 1 interrupted' if interrupted else ''}."
+        f"{ok} ok, {len(failed) - len(timed_out)} failed"
+        f"{f', {len(timed_out)} timed out' if timed_out else ''}"
+        f"{', 1 interrupted' if interrupted else ''}."
     )
     print(f"Report: {args.out / INDEX_FILE} (data: {args.out / RESULTS_FILE})")
     if interrupted:
@@ -101,6 +133,16 @@ def _selected(args: argparse.Namespace) -> list[Path]:
     if not notebooks:
         raise RunnerError(f"--all found no notebooks under {course_dir}")
     return notebooks
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not (value > 0 and math.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive number")
+    return value
 
 
 def _positive_int(text: str) -> int:

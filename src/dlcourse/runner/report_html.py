@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from html import escape
 from pathlib import Path, PurePosixPath
+from urllib.parse import quote
 
 from dlcourse import course
 from dlcourse.atomic import atomic_file
@@ -47,8 +48,11 @@ def write_index(results: Sequence[NotebookResult], out: Path) -> Path:
 def render_index(results: Sequence[NotebookResult], out: Path) -> str:
     """The report page as a string."""
     failed = sum(r.status == "failed" for r in results)
+    timed_out = sum(r.status == "timeout" for r in results)
     interrupted = sum(r.status == "interrupted" for r in results)
-    stopped = f", {interrupted} interrupted" if interrupted else ""
+    stopped = f", {timed_out} timed out" if timed_out else ""
+    stopped += f", {interrupted} interrupted" if interrupted else ""
+    ok = len(results) - failed - timed_out - interrupted
     when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     rows = "\n".join(_row(r, out) for r in results)
     return f"""<!DOCTYPE html>
@@ -60,7 +64,7 @@ def render_index(results: Sequence[NotebookResult], out: Path) -> str:
 </head>
 <body>
 <h1>Course run report</h1>
-<p>{len(results)} notebook(s): {len(results) - failed - interrupted} ok, {failed} failed{stopped}.
+<p>{len(results)} notebook(s): {ok} ok, {failed} failed{stopped}.
 Written {when} by
 <code>dlcourse run</code>. Targets are judged in full mode only; a quick run is a smoke test on
 small subsets, so its figures are shown next to the targets without a verdict.</p>
@@ -81,7 +85,7 @@ def _row(result: NotebookResult, out: Path) -> str:
     title = escape(entry.title if entry else PurePosixPath(result.notebook).stem)
     rendering = output_relpath(result.notebook).with_suffix(".html")
     if (out / rendering).exists():
-        title = f'<a href="{escape(rendering.as_posix())}">{title}</a>'
+        title = f'<a href="{escape(quote(rendering.as_posix()))}">{title}</a>'
     status = f'<span class="{"ok" if result.ok else "failed"}">{escape(result.status)}</span>'
     if result.error:
         status += f'<div class="error">{escape(result.error)}</div>'

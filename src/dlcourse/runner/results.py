@@ -17,8 +17,9 @@ Metric = float | int | str
 class NotebookResult:
     """How one notebook run went; ``notebook`` is its name like ``PyTorch/01_Basics/00_x.ipynb``.
 
-    ``status`` is ``"ok"``, ``"failed"`` or ``"interrupted"`` (Ctrl-C); ``warnings`` are about
-    its metrics record (lines that could not be read).
+    ``status`` is ``"ok"``, ``"failed"``, ``"timeout"`` (a cell or the whole notebook ran past
+    its time limit) or ``"interrupted"`` (Ctrl-C); ``warnings`` are about its metrics record
+    (lines that could not be read) and about output cut from cells.
     """
 
     notebook: str

@@ -2,35 +2,51 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 from dlcourse.config import get_device
 from dlcourse.runner.errors import RunnerError
-from dlcourse.runner.execute import execute_notebook
+from dlcourse.runner.execute import Execution, execute_notebook
+from dlcourse.runner.lock import LOCK_FILE, out_lock
+from dlcourse.runner.outputs import DEFAULT_MAX_OUTPUT_MB
 from dlcourse.runner.paths import display_name, output_relpath
 from dlcourse.runner.render import save_executed
-from dlcourse.runner.report_html import write_index
+from dlcourse.runner.report_html import INDEX_FILE, write_index
 from dlcourse.runner.results import NotebookResult, load_results, merge_results, save_results
 
 RESULTS_FILE = "results.json"
+_LABELS = {"interrupted": "INTERRUPTED", "timeout": "TIMEOUT"}
 
 
 def run_notebooks(
-    paths: Iterable[Path | str], *, quick: bool, out: Path, timeout: int
+    paths: Iterable[Path | str],
+    *,
+    quick: bool,
+    out: Path,
+    timeout: int,
+    max_output_mb: float = DEFAULT_MAX_OUTPUT_MB,
+    notebook_timeout: float | None = None,
 ) -> list[NotebookResult]:
     """Execute each notebook, save it executed (``.ipynb`` and ``.html``) under ``out``, and
     keep ``out/results.json`` and ``out/index.html`` up to date after each one.
 
-    Records of other notebooks already in ``results.json`` are kept. A failing notebook does
-    not stop the others; its error goes to stderr. Ctrl-C stops the run: the running notebook's
-    kernel is shut down, it is recorded as ``"interrupted"``, the report is written, and no
-    further notebook starts (the last result then has status ``"interrupted"``; a second
-    Ctrl-C raises ``KeyboardInterrupt`` after writing the report). Returns this run's results,
-    in order. Raises :class:`RunnerError` on bad input (including an unusable ``out``), before
-    anything runs.
+    One run at a time writes into ``out``: a second one waits for the first to end (saying so
+    on stderr), then adds its records. Records of other notebooks already in
+    ``results.json`` are kept; a notebook run again replaces its record. A failing notebook
+    does not stop the others; its error goes to stderr. ``timeout`` limits each cell and
+    ``notebook_timeout`` each whole notebook (seconds; a notebook past it is stopped and
+    recorded as ``"timeout"``); each cell keeps at most ``max_output_mb`` MB of output.
+    Ctrl-C stops the run: the running notebook's kernel is shut down, it is recorded as
+    ``"interrupted"``, the report is written, and no further notebook starts (the last result
+    then has status ``"interrupted"``; a second Ctrl-C raises ``KeyboardInterrupt`` after
+    writing the report). Returns this run's results, in order. Raises :class:`RunnerError` on
+    bad input (including an unusable ``out``, or one where a notebook's executed copy would
+    overwrite a notebook being run), before anything runs.
     """
     notebooks = _checked(paths)
     names = _unique_names(notebooks)
@@ -39,39 +55,70 @@ def run_notebooks(
     except ValueError as err:
         raise RunnerError(str(err)) from None
     out = Path(out)
+    _check_inputs_kept(notebooks, names, out)
     _check_out(out)
-    results_path = out / RESULTS_FILE
-    earlier = load_results(results_path)
     mode = "quick" if quick else "full"
     done: list[NotebookResult] = []
-    try:
-        for number, (path, name) in enumerate(zip(notebooks, names, strict=True), 1):
-            prefix = f"[{number}/{len(notebooks)}] {name}"
-            print(f"{prefix} ({mode}) ...", flush=True)
-            result = _run_one(path, name, mode=mode, device=device, out=out, timeout=timeout)
-            done.append(result)
-            print(f"{prefix} ... {result.status} ({result.seconds:.1f} s)", flush=True)
-            for warning in result.warnings:
-                print(f"WARNING {name}: {warning}", file=sys.stderr, flush=True)
-            if result.error:
-                label = "INTERRUPTED" if result.status == "interrupted" else "FAILED"
-                print(f"{label} {name}: {result.error}", file=sys.stderr, flush=True)
+    with _locked(out):
+        earlier = load_results(out / RESULTS_FILE)  # read under the lock: no run writes it now
+        try:
+            for number, (path, name) in enumerate(zip(notebooks, names, strict=True), 1):
+                prefix = f"[{number}/{len(notebooks)}] {name}"
+                print(f"{prefix} ({mode}) ...", flush=True)
+                run = execute_notebook(
+                    path,
+                    quick=quick,
+                    timeout=timeout,
+                    max_output_mb=max_output_mb,
+                    notebook_timeout=notebook_timeout,
+                )
+                result = _record(run, path, name, mode=mode, device=device, out=out)
+                done.append(result)
+                print(f"{prefix} ... {result.status} ({result.seconds:.1f} s)", flush=True)
+                for warning in result.warnings:
+                    print(f"WARNING {name}: {warning}", file=sys.stderr, flush=True)
+                if result.error:
+                    label = _LABELS.get(result.status, "FAILED")
+                    print(f"{label} {name}: {result.error}", file=sys.stderr, flush=True)
+                _write_report(merge_results(earlier, done), out)
+                if result.status == "interrupted":
+                    break
+        except KeyboardInterrupt:
             _write_report(merge_results(earlier, done), out)
-            if result.status == "interrupted":
-                break
-    except KeyboardInterrupt:
-        _write_report(merge_results(earlier, done), out)
-        raise
+            raise
     return done
 
 
-def _run_one(
-    path: Path, name: str, *, mode: str, device: str, out: Path, timeout: int
+@contextmanager
+def _locked(out: Path) -> Iterator[None]:
+    """Hold the report folder's lock; a run that has to wait says so on stderr."""
+
+    def say(message: str) -> None:
+        print(f"dlcourse run: {message}", file=sys.stderr, flush=True)
+
+    with ExitStack() as stack:
+        try:
+            stack.enter_context(out_lock(out, on_wait=say))
+        except OSError as err:
+            raise RunnerError(
+                f"--out {out} cannot be locked ({err.strerror or err}); choose a folder you "
+                "can write to"
+            ) from None
+        yield
+
+
+def _record(
+    run: Execution, path: Path, name: str, *, mode: str, device: str, out: Path
 ) -> NotebookResult:
-    run = execute_notebook(path, quick=mode == "quick", timeout=timeout)
+    """Save the executed notebook (when it could be read) and make its record."""
     if run.notebook is not None:
         save_executed(run.notebook, path, out / output_relpath(name))
-    status = "interrupted" if run.interrupted else "ok" if run.error is None else "failed"
+    if run.interrupted:
+        status = "interrupted"
+    elif run.timed_out:
+        status = "timeout"
+    else:
+        status = "ok" if run.error is None else "failed"
     return NotebookResult(
         notebook=name,
         mode=mode,
@@ -87,6 +134,38 @@ def _run_one(
 def _write_report(results: list[NotebookResult], out: Path) -> None:
     save_results(results, out / RESULTS_FILE)
     write_index(results, out)
+
+
+def _check_inputs_kept(notebooks: list[Path], names: list[str], out: Path) -> None:
+    """Refuse an ``out`` where a file of the report (an executed copy, its rendering,
+    ``results.json``, ``index.html``, the lock) would be written over a notebook being run."""
+    targets = [out / RESULTS_FILE, out / INDEX_FILE, out / LOCK_FILE]
+    for name in names:
+        copy = out / output_relpath(name)
+        targets += [copy, copy.with_suffix(".html")]
+    inputs = set(notebooks)  # resolved by _checked
+    for target in targets:
+        resolved = target.resolve()
+        hit = resolved if resolved in inputs else _same_file_as(target, notebooks)
+        if hit is not None:
+            raise RunnerError(
+                f"--out {out} would overwrite {hit}, a notebook being run, with {target.name} "
+                "of the report; choose a report folder apart from the notebooks, like "
+                "build/course"
+            )
+
+
+def _same_file_as(target: Path, notebooks: list[Path]) -> Path | None:
+    """The notebook that ``target`` is (another name of the same file), if any."""
+    if not target.exists():
+        return None
+    for notebook in notebooks:
+        try:
+            if os.path.samefile(target, notebook):
+                return notebook
+        except OSError:
+            continue
+    return None
 
 
 def _check_out(out: Path) -> None:

@@ -96,7 +96,8 @@ def server(model_dir):
 
 def test_health_docs_and_good_request(server):
     assert httpx.get(f"{server}/health").json()["status"] == "ok"
-    assert httpx.get(f"{server}/docs").status_code == 200
+    # 404 (with the reason) where fastapi-offline is not installed: test_serve_hardening.py
+    assert httpx.get(f"{server}/docs").status_code in (200, 404)
     assert "/predict" in httpx.get(f"{server}/openapi.json").json()["paths"]
     answer = httpx.post(f"{server}/predict", json={"texts": ["the movie was great !", "awful"]})
     assert answer.status_code == 200

@@ -1,8 +1,10 @@
 """The model folder: ``config.json``, ``vocab.txt``, ``weights.pt`` and optionally ``model.onnx``.
 
 Weights are loaded with ``torch.load(..., weights_only=True)``: a folder from elsewhere can
-hold tensors, not code. Every problem with a folder is a :class:`ModelFolderError` that says
-which file is wrong and what to do.
+hold tensors, not code. ``config.json`` is checked against :mod:`dlcourse.serve.schema` (types
+and bounds) before anything is built, and files far larger than the configuration needs are
+refused before they are read. Every problem with a folder is a :class:`ModelFolderError` that
+says which file is wrong and what to do.
 """
 
 from __future__ import annotations
@@ -29,12 +31,14 @@ class ModelFolderError(ValueError):
 
 @dataclass
 class ModelFolder:
-    """A loaded model folder: the model (eval mode, CPU), its vocabulary and configuration."""
+    """A loaded model folder: the model (eval mode, CPU), its vocabulary and configuration;
+    ``rows_per_pass`` reviews at most go through the model at once (bounded memory)."""
 
     path: Path
     model: nn.Module
     vocab: Vocab
     config: dict[str, Any]
+    rows_per_pass: int = 64
 
     @property
     def maxlen(self) -> int:
@@ -94,23 +98,35 @@ def _fail(path: Path, problem: str) -> ModelFolderError:
     )
 
 
-def _read_config(path: Path) -> dict[str, Any]:
+def _read_config(path: Path) -> tuple[dict[str, Any], int]:
+    """``config.json`` parsed and checked against :mod:`dlcourse.serve.schema` (types, bounds),
+    and the reviews per forward pass that keep one pass's memory bounded."""
     try:
-        config = json.loads((path / CONFIG).read_text(encoding="utf-8"))
+        from dlcourse.serve.schema import MAX_CONFIG_BYTES, check_config
+    except ImportError as err:  # pydantic comes with the serve extra (fastapi)
+        raise _fail(path, f"{err.name} is missing: pip install 'dlcourse[serve]'") from None
+    try:
+        with open(path / CONFIG, "rb") as file:
+            raw = file.read(MAX_CONFIG_BYTES + 1)
+        if len(raw) > MAX_CONFIG_BYTES:
+            raise _fail(path, f"{CONFIG} is over {MAX_CONFIG_BYTES:,} bytes")
+        config = json.loads(raw.decode("utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
         raise _fail(path, f"{CONFIG} is not readable JSON ({err})") from None
-    needed = ("architecture", "model", "maxlen", "classes", "vocab_size")
-    missing = [key for key in needed if not isinstance(config, dict) or key not in config]
-    if missing:
-        raise _fail(path, f"{CONFIG} lacks {', '.join(missing)}")
-    if config.get("format") != FORMAT:
-        raise _fail(path, f"{CONFIG} has format {config.get('format')!r}, expected {FORMAT}")
-    if len(config["classes"]) != 2 or int(config["maxlen"]) < 1:
-        raise _fail(path, f"{CONFIG} needs two classes and maxlen >= 1")
-    return config
+    except RecursionError:
+        raise _fail(path, f"{CONFIG} is nested too deeply to be read") from None
+    try:
+        checked = check_config(config)
+    except ValueError as err:
+        raise _fail(path, f"{CONFIG} is invalid: {err}") from None
+    except RecursionError:
+        raise _fail(path, f"{CONFIG} is nested too deeply to be checked") from None
+    return config, checked.rows_per_pass()
 
 
 def _read_vocab(path: Path, size: int) -> Vocab:
+    if (path / VOCAB).stat().st_size > 256 * size + 4096:  # words are short: refuse a huge file
+        raise _fail(path, f"{VOCAB} is far larger than {size} words")
     try:
         itos = (path / VOCAB).read_text(encoding="utf-8").split("\n")[:-1]
     except (OSError, UnicodeDecodeError) as err:
@@ -128,18 +144,22 @@ def load_model_folder(path: str | Path) -> ModelFolder:
     missing = [name for name in (CONFIG, VOCAB, WEIGHTS) if not (path / name).is_file()]
     if missing:
         raise _fail(path, f"missing {', '.join(missing)}")
-    config = _read_config(path)
+    config, rows_per_pass = _read_config(path)
     vocab = _read_vocab(path, int(config["vocab_size"]))
     try:
         model = build(config["architecture"], **config["model"])
     except (TypeError, ValueError) as err:
         raise _fail(path, f"cannot build the model from {CONFIG} ({err})") from None
+    expected = sum(t.numel() * t.element_size() for t in model.state_dict().values())
+    size = (path / WEIGHTS).stat().st_size
+    if size > 2 * expected + 1_000_000:
+        raise _fail(path, f"{WEIGHTS} holds {size:,} bytes, the model needs {expected:,}")
     try:
         state = torch.load(path / WEIGHTS, map_location="cpu", weights_only=True)
         model.load_state_dict(state)
     except Exception as err:  # torch raises many types for damaged or mismatched files
         raise _fail(path, f"{WEIGHTS} is damaged or does not fit the model ({err})") from None
-    return ModelFolder(path, model.eval(), vocab, config)
+    return ModelFolder(path, model.eval(), vocab, config, rows_per_pass)
 
 
 def export_onnx(folder: ModelFolder) -> Path:

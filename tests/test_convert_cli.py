@@ -112,9 +112,9 @@ def test_strict_fails_on_anything_left(tmp_path, capsys):
     "args, message",
     [
         (["net.txt"], "give a .py file or an .ipynb notebook"),
-        (["net.py", "-o", "net.py"], "would overwrite the input"),
+        (["net.py", "-o", "net.py"], "-o and the input name the same file"),
         (["net.py", "--weights-out", "w.pt"], "--weights-out needs --weights"),
-        (["missing.py"], "cannot read it"),
+        (["missing.py"], "no such file"),
         (["net.py", "--weights", "nothing.keras"], "no such weights file"),
     ],
 )

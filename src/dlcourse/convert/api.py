@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +18,32 @@ from dlcourse.convert.write.model_code import ModelPlan
 from dlcourse.convert.write.names_check import undefined_names
 from dlcourse.convert.write.notebook import convert_notebook
 from dlcourse.convert.write.weights import state_dict
+
+MAX_SOURCE_BYTES = 2**20
+"""The most Python a conversion reads (a ``.py`` file, or a notebook's code cells together):
+hand-written Keras programs are far smaller, and parsing grows fast with the input."""
+MAX_NOTEBOOK_BYTES = 64 * 2**20
+"""The largest notebook file read (outputs such as images count here, not in the code)."""
+
+
+@contextmanager
+def _bounded(label: str) -> Iterator[None]:
+    """Inputs that Python's own parser or the converter cannot follow become one error line."""
+    try:
+        yield
+    except (RecursionError, MemoryError):
+        raise ConvertError(
+            f"{label}: an expression is nested too deeply or is too long to convert "
+            "(thousands of brackets, signs or terms); simplify it and convert again"
+        ) from None
+
+
+def _check_size(size: int, limit: int, label: str, what: str) -> None:
+    if size > limit:
+        raise ConvertError(
+            f"{label}: {what} is {size / 2**20:.1f} MB; the converter reads at most "
+            f"{limit / 2**20:.0f} MB (split the program, or convert the model code alone)"
+        )
 
 
 @dataclass
@@ -55,28 +83,38 @@ def _check_names(before: list[str], after: list[str], labels: list[str]) -> None
 
 def convert_source(source: str, filename: str = "<source>") -> Conversion:
     """Convert Python source that uses Keras; the report is appended as comments."""
-    units = [parse_unit(filename, source, filename, notebook=False)]
-    result = Converter(units, filename, notebook=False).run()
-    report = "\n".join(f"# {line}".rstrip() for line in result.report.to_text().splitlines())
-    text = result.sources[0].rstrip("\n") + "\n\n\n" + report + "\n"
-    _check_parses(text, f"{filename} (converted)", notebook=False)
-    _check_names([source], [text], [f"{filename} (converted)"])
+    _check_size(len(source.encode("utf-8", "replace")), MAX_SOURCE_BYTES, filename, "the code")
+    source = source.removeprefix("\ufeff")  # a byte-order mark, as Python itself accepts
+    with _bounded(filename):
+        units = [parse_unit(filename, source, filename, notebook=False)]
+        result = Converter(units, filename, notebook=False).run()
+        report = "\n".join(f"# {line}".rstrip() for line in result.report.to_text().splitlines())
+        text = result.sources[0].rstrip("\n") + "\n\n\n" + report + "\n"
+        _check_parses(text, f"{filename} (converted)", notebook=False)
+        _check_names([source], [text], [f"{filename} (converted)"])
     return Conversion(text, result.report, result.models)
 
 
 def convert_notebook_node(nb: nbformat.NotebookNode, filename: str) -> Conversion:
     """Convert a notebook already read with nbformat."""
-    out, result = convert_notebook(nb, filename)
-    for i, cell in enumerate(out.cells):
-        if cell.cell_type == "code":
-            _check_parses(cell.source, f"{filename} (converted), cell {i + 1}", notebook=True)
-    code = [(i, c.source) for i, c in enumerate(out.cells) if c.cell_type == "code"]
-    _check_names(
-        [c.source for c in nb.cells if c.cell_type == "code"],
-        [source for _, source in code],
-        [f"{filename} (converted), cell {i + 1}" for i, _ in code],
-    )
-    return Conversion(nbformat.writes(out), result.report, result.models)
+    try:
+        nbformat.validate(nb)
+    except nbformat.ValidationError as err:
+        raise ConvertError(f"{filename}: not a valid Jupyter notebook ({err.message})") from None
+    size = sum(len(c.source.encode("utf-8", "replace")) for c in nb.cells if c.cell_type == "code")
+    _check_size(size, MAX_SOURCE_BYTES, filename, "the code in its cells")
+    with _bounded(filename):
+        out, result = convert_notebook(nb, filename)
+        for i, cell in enumerate(out.cells):
+            if cell.cell_type == "code":
+                _check_parses(cell.source, f"{filename} (converted), cell {i + 1}", notebook=True)
+        code = [(i, c.source) for i, c in enumerate(out.cells) if c.cell_type == "code"]
+        _check_names(
+            [c.source for c in nb.cells if c.cell_type == "code"],
+            [source for _, source in code],
+            [f"{filename} (converted), cell {i + 1}" for i, _ in code],
+        )
+        return Conversion(nbformat.writes(out), result.report, result.models)
 
 
 def convert_file(path: Path) -> Conversion:
@@ -84,13 +122,20 @@ def convert_file(path: Path) -> Conversion:
     if path.suffix not in (".py", ".ipynb"):
         raise ConvertError(f"{path}: give a .py file or an .ipynb notebook")
     try:
-        text = path.read_text(encoding="utf-8")
+        if not path.is_file():
+            raise ConvertError(f"{path}: no such file (or not a regular file)")
+        limit = MAX_SOURCE_BYTES if path.suffix == ".py" else MAX_NOTEBOOK_BYTES
+        _check_size(path.stat().st_size, limit, str(path), "the file")
+        text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as err:
         raise ConvertError(f"{path}: cannot read it ({err})") from None
     if path.suffix == ".py":
         return convert_source(text, str(path))
     try:
-        nb = nbformat.reads(text, as_version=4)
+        with _bounded(str(path)):
+            nb = nbformat.reads(text, as_version=4)
+    except ConvertError:
+        raise
     except Exception as err:  # nbformat raises several types for bad files
         raise ConvertError(f"{path}: not a valid Jupyter notebook ({err})") from None
     return convert_notebook_node(nb, str(path))

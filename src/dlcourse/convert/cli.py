@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import os
+import stat
 import sys
 from pathlib import Path
 
@@ -68,12 +70,11 @@ def run(args: argparse.Namespace) -> int:
     source: Path = args.input
     output: Path = args.output or source.with_name(f"{source.stem}_torch{source.suffix}")
     try:
-        if output != Path("-") and output.resolve() == source.resolve():
-            raise ConvertError(f"{output}: the output would overwrite the input; pick another -o")
-        if output != Path("-") and output.is_dir():
-            raise ConvertError(f"{output} is a directory: give -o a file name")
         if args.weights_out and not args.weights:
             raise ConvertError("--weights-out needs --weights MODEL.keras|.h5")
+        if args.weights:
+            args.weights_out = args.weights_out or args.weights.with_suffix(".pt")
+        _check_paths(source, output, args.weights, args.weights_out)
         conversion = convert_file(source)
         if args.strict and conversion.report.left:
             print(conversion.report.to_text(), file=sys.stderr)
@@ -96,6 +97,39 @@ def run(args: argparse.Namespace) -> int:
     return LEFT_FOR_USER if conversion.report.roots else 0
 
 
+def _check_paths(
+    source: Path, output: Path, weights: Path | None, weights_out: Path | None
+) -> None:
+    """Refuse outputs that would replace an input, each other, or something not a file.
+
+    Paths are compared resolved (links followed), so ``./a.py`` and a link to it are one file.
+    An existing target must be a regular file: as root, ``-o /dev/null`` would otherwise
+    replace the system's /dev/null with a file.
+    """
+    inputs = {"the input": source, "--weights": weights}
+    outputs = {"-o": None if output == Path("-") else output, "--weights-out": weights_out}
+    seen: dict[Path, str] = {}
+    for role, path in {**inputs, **outputs}.items():
+        if path is None:
+            continue
+        resolved = path.resolve()
+        if resolved in seen:
+            raise ConvertError(
+                f"{path}: {role} and {seen[resolved]} name the same file; "
+                "give each output its own name"
+            )
+        seen[resolved] = role
+        if role in outputs and os.path.lexists(path):
+            mode = path.stat().st_mode if path.exists() else 0
+            if stat.S_ISDIR(mode):
+                raise ConvertError(f"{path} is a directory: give {role} a file name")
+            if not stat.S_ISREG(mode):
+                raise ConvertError(
+                    f"{path} exists and is not a regular file (a device, pipe, socket or "
+                    f"broken link): give {role} a file name"
+                )
+
+
 def _write(
     output: Path, text: str, state: dict | None, args: argparse.Namespace, model: str
 ) -> None:
@@ -107,7 +141,7 @@ def _write(
             tmp.write_text(text, encoding="utf-8")
         print(f"wrote {output}", file=sys.stderr)
     if state is not None:
-        weights_out = args.weights_out or args.weights.with_suffix(".pt")
+        weights_out = args.weights_out
         with atomic_file(weights_out) as tmp:
             torch.save(state, tmp)
         print(f"wrote {weights_out} ({len(state)} tensors for {model})", file=sys.stderr)

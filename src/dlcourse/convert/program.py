@@ -217,7 +217,7 @@ class Converter:
         """``class PrintDot(keras.callbacks.Callback)``: the helpers' ``Callback`` has its API."""
         self._use(where, {"Callback"}, set())
         header = self.units[where.unit].lines[stmt.lineno - 1]
-        base = ast.get_source_segment(self.units[where.unit].source, stmt.bases[index])
+        base = self.units[where.unit].segment(stmt.bases[index])
         if stmt.bases[index].lineno == stmt.lineno and base and header.count(base) == 1:
             self.edits.replace_line(stmt, header.replace(base, "Callback"))
         else:

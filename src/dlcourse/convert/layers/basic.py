@@ -23,7 +23,8 @@ def dense(b: Builder, call: LayerCall, inputs: list[Value]) -> Value:
     units, use_bias = call.args["units"], call.args["use_bias"]
     bias = "" if use_bias else ", bias=False"
     attr = b.module(call, f"nn.Linear({in_features}, {units}{bias})")
-    b.weight(attr, call, "dense", flat_from=x.flat_from, bias=use_bias)
+    shapes = ((in_features, units), (units,)) if use_bias else ((in_features, units),)
+    b.weight(attr, call, "dense", shapes, flat_from=x.flat_from, bias=use_bias)
     expr = b.activate(f"self.{attr}({x.var})", call.args["activation"])
     note = ""
     if x.flat_from is not None:
@@ -128,7 +129,7 @@ def batch_norm(b: Builder, call: LayerCall, inputs: list[Value]) -> Value:
         options += ", affine=False"
     kind = {1: "1d", 2: "1d", 3: "2d", 4: "3d"}[x.rank]
     attr = b.module(call, f"nn.BatchNorm{kind}({features}, {options})")
-    b.weight(attr, call, "batch_norm", affine=bool(center))
+    b.weight(attr, call, "batch_norm", ((features,),) * (4 if center else 2), affine=bool(center))
     return b.assign(f"self.{attr}({x.var})", x.shape, x.channels_first)
 
 
@@ -147,7 +148,7 @@ def embedding(b: Builder, call: LayerCall, inputs: list[Value]) -> Value:
     x = b.channels_last(inputs[0])
     vocab, width = call.args["input_dim"], call.args["output_dim"]
     attr = b.module(call, f"nn.Embedding({vocab}, {width})")
-    b.weight(attr, call, "embedding")
+    b.weight(attr, call, "embedding", ((vocab, width),))
     mask = None
     if call.args["mask_zero"]:
         mask = f"{attr}_mask"

@@ -44,6 +44,8 @@ class WeightSpec:
     node: int
     """Index of the layer's node in the model."""
     kind: str
+    shapes: tuple[tuple[Dim, ...], ...]
+    """The Keras arrays' shapes, in the file's order; a size that is not a number: any."""
     info: dict[str, Any] = field(default_factory=dict)
 
 
@@ -161,9 +163,16 @@ class Builder:
         self.init.append((f"self.{attr} = {ctor}", f"line {layer.loc.line}: {layer.source}"))
         return attr
 
-    def weight(self, attr: str, layer: LayerCall, kind: str, **info: Any) -> None:
-        """Record how the layer's Keras weights map onto ``self.<attr>``."""
-        self.weights.append(WeightSpec(attr, layer, self.node, kind, info))
+    def weight(
+        self,
+        attr: str,
+        layer: LayerCall,
+        kind: str,
+        shapes: tuple[tuple[Dim, ...], ...],
+        **info: Any,
+    ) -> None:
+        """Record how the layer's Keras weights (arrays of ``shapes``) map onto ``self.<attr>``."""
+        self.weights.append(WeightSpec(attr, layer, self.node, kind, shapes, info))
 
     def comment(self, text: str) -> None:
         """A comment line in ``forward``."""

@@ -101,7 +101,11 @@ def _conv(b: Builder, call: LayerCall, inputs: list[Value], rank: int) -> Value:
         b.module(call, pad, attr=f"{attr}_pad")
         source = f"self.{attr}_pad({x.var})"
     b.module(call, ctor, attr=attr)
-    b.weight(attr, call, "conv", rank=rank, bias=bool(args["use_bias"]))
+    shapes: tuple[tuple[Dim, ...], ...] = (
+        (*kernel, arith(channels, "//", args["groups"]), args["filters"]),
+    )
+    shapes += ((args["filters"],),) if args["use_bias"] else ()
+    b.weight(attr, call, "conv", shapes, rank=rank, bias=bool(args["use_bias"]))
     expr = b.activate(f"self.{attr}({source})", args["activation"], channels_first=True)
     return b.assign(expr, (*out, args["filters"]), channels_first=True)
 
@@ -331,7 +335,9 @@ def conv2d_transpose(b: Builder, call: LayerCall, inputs: list[Value]) -> Value:
     attr = b.module(
         call, f"nn.ConvTranspose2d({channels}, {args['filters']}, {', '.join(options)})"
     )
-    b.weight(attr, call, "conv_transpose", rank=2, bias=bool(args["use_bias"]))
+    shapes: tuple[tuple[Dim, ...], ...] = ((*kernel, args["filters"], channels),)
+    shapes += ((args["filters"],),) if args["use_bias"] else ()
+    b.weight(attr, call, "conv_transpose", shapes, rank=2, bias=bool(args["use_bias"]))
     crop = "" if not any(crops) else "[:, :, " + ", ".join(":-1" if c else ":" for c in crops) + "]"
     expr = b.activate(f"self.{attr}({x.var}){crop}", args["activation"], channels_first=True)
     return b.assign(expr, (*out, args["filters"]), channels_first=True)

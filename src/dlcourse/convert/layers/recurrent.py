@@ -50,7 +50,14 @@ def _recurrent(b: Builder, call: LayerCall, rnn: LayerCall, x: Value, both: bool
         options += ", bidirectional=True"
     ctor = f"{_TORCH[rnn.kind]}({features}, {units}, batch_first=True{options})"
     attr = b.module(call, ctor)
-    b.weight(attr, call, "recurrent", cell=rnn.kind, bidirectional=both, bias=rnn.args["use_bias"])
+    gates = arith({"SimpleRNN": 1, "LSTM": 4, "GRU": 3}[rnn.kind], "*", units)
+    shapes: tuple[tuple[Dim, ...], ...] = ((features, gates), (units, gates))
+    if rnn.args["use_bias"]:
+        shapes += ((2, gates),) if rnn.kind == "GRU" else ((gates,),)
+    bias = rnn.args["use_bias"]
+    b.weight(
+        attr, call, "recurrent", shapes * (1 + both), cell=rnn.kind, bidirectional=both, bias=bias
+    )
     width: Dim = units
     if both:
         width = arith(2, "*", units)

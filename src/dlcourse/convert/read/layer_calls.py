@@ -62,7 +62,7 @@ class LayerParser:
 
     def text(self, node: ast.AST) -> str:
         """The source of ``node`` on one line."""
-        text = ast.get_source_segment(self.unit.source, node) or ast.unparse(node)
+        text = self.unit.segment(node) or ast.unparse(node)
         return " ".join(text.split())
 
     def dotted(self, func: ast.expr) -> str | None:

@@ -35,8 +35,8 @@ class Edits:
 
     def one_line(self, stmt: ast.stmt) -> str:
         """The statement's source on one short line, for comments."""
-        source = self.units[self.unit_of[id(stmt)]].source
-        text = " ".join((ast.get_source_segment(source, stmt) or ast.unparse(stmt)).split())
+        unit = self.units[self.unit_of[id(stmt)]]
+        text = " ".join((unit.segment(stmt) or ast.unparse(stmt)).split())
         return text if len(text) <= 80 else text[:77] + "..."
 
     def replace(self, stmt: ast.stmt, lines: list[str]) -> None:

@@ -73,6 +73,8 @@ PAYLOADS = [
     "os.path.sep",
     "keras.backend.floatx()",
     "'3'",
+    "'import'",
+    "'__class__'",
     "'relu); import os #'",
     "'\\n__import__(\"os\")'",
     "('same', __import__)",
@@ -202,7 +204,7 @@ def test_a_string_size_is_reported_not_pasted():
     assert not conversion.models
     text = conversion.report.to_text()
     assert "1 not converted" in text
-    assert "Dropout: rate=" in text and "is not a number from 0 up to 1" in text
+    assert "Dropout: rate=" in text and "is not a number from 0 to 1" in text
 
 
 def test_weights_conversion_never_runs_input_text(tmp_path, capsys):

@@ -9,6 +9,7 @@ where the layout changes.
 from __future__ import annotations
 
 import ast
+import keyword
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -145,7 +146,8 @@ class Builder:
 
     def attr_for(self, layer: LayerCall) -> str:
         """The attribute a layer's module gets: its Keras name, or Keras's default name."""
-        if layer.name and layer.name.isidentifier() and not _taken_by_module(layer.name):
+        name_ok = layer.name and layer.name.isidentifier() and not keyword.iskeyword(layer.name)
+        if name_ok and not _taken_by_module(layer.name):  # type: ignore[arg-type]
             name = layer.name
         else:
             base = snake_case(layer.kind)

@@ -101,7 +101,7 @@ _BY_NAME: dict[str, Check] = {
     "input_dim": SIZE,
     "output_dim": SIZE,
     "groups": SIZE,
-    "rate": Check(lambda v: _number(v) and 0 <= v < 1, "a number from 0 up to 1 (not 1)"),  # type: ignore[operator]
+    "rate": Check(lambda v: _number(v) and 0 <= v <= 1, "a number from 0 to 1"),  # type: ignore[operator]
     "max_value": Check(lambda v: v is None or _number(v), "None or a number"),
     "negative_slope": NUMBER,
     "threshold": NUMBER,

@@ -152,9 +152,11 @@ def _outermost_attributes(tree: ast.AST) -> list[ast.Attribute]:
 
 def check_class(code: str, class_name: str) -> ast.Module:
     """The generated class alone, as a module, if every node is one the converter writes."""
-    classes = [
-        n for n in ast.parse(code).body if isinstance(n, ast.ClassDef) and n.name == class_name
-    ]
+    try:
+        tree = ast.parse(code)
+    except SyntaxError as err:
+        raise _refuse(err, f"invalid Python ({err.msg})") from None
+    classes = [n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == class_name]
     if len(classes) != 1:
         raise ConvertError(f"internal error: no class {class_name} was generated")
     cls = classes[0]

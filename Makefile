@@ -4,8 +4,11 @@ VENV ?= .venv
 MODE ?= quick
 OUT ?= build/course
 BIN := $(VENV)/bin
+# torch's threads: all cores but one, so that training does not collapse when another program
+# keeps a core busy (src/dlcourse/threads.py, RESULTS.md). A value already set is kept.
+export OMP_NUM_THREADS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); echo $$(( n > 1 ? n - 1 : 1 )))
 
-.PHONY: run site test lint format lab clean
+.PHONY: run site test lint format lab clean threads
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +48,10 @@ format: $(VENV)/.installed-dev
 ## JupyterLab on the course folder.
 lab: $(VENV)/.installed-lab
 	$(BIN)/jupyter lab PyTorch/
+
+## The number of threads the course's kernels use here (OMP_NUM_THREADS).
+threads:
+	@echo $(OMP_NUM_THREADS)
 
 clean:
 	rm -rf build .pytest_cache .ruff_cache

@@ -28,6 +28,7 @@ from dlcourse.runner import NotebookResult, RunnerError, run_notebooks
 from dlcourse.runner.paths import course_notebooks, display_name, find_course_dir, output_relpath
 from dlcourse.runner.report_html import render_index, write_index
 from dlcourse.runner.results import load_results, merge_results, save_results
+from dlcourse.threads import thread_settings
 
 FAILING = "PyTorch/01_Basics/a_fail.ipynb"
 PASSING = "PyTorch/01_Basics/b_ok.ipynb"
@@ -80,7 +81,8 @@ def runs(tmp_path_factory):
         "# Records metrics",
         "import os, sys\nfrom dlcourse.report import record\nrecord(answer=41)",
         "record(answer=42, quick=os.environ['DLCOURSE_QUICK'], prefix=sys.prefix)\n"
-        "record(cwd=os.getcwd(), data=os.environ['DLCOURSE_DATA'])",
+        "record(cwd=os.getcwd(), data=os.environ['DLCOURSE_DATA'])\n"
+        "record(omp_num_threads=os.environ.get('OMP_NUM_THREADS', 'unset'))",
         "import matplotlib.pyplot as plt\nplt.plot([1, 3, 2])\nplt.show()",
     )
     write_notebook(
@@ -90,6 +92,7 @@ def runs(tmp_path_factory):
     with pytest.MonkeyPatch.context() as mp:
         mp.chdir(root)
         mp.setenv("DLCOURSE_DATA", "rel-data")  # relative to here, not to the notebooks
+        mp.delenv("OMP_NUM_THREADS", raising=False)  # the runner must give it to its kernels
         mp.setattr(course, "COURSE", (FIXTURE_ENTRY,))
         quick = cli("run", "--all", "--out", str(out))
         quick.results = json.loads((out / "results.json").read_text())
@@ -142,6 +145,11 @@ def test_metrics_and_environment_reach_results(runs):
 def test_relative_data_dir_reaches_the_kernel_as_an_absolute_path(runs):
     metrics = by_name(runs.quick.results)[PASSING]["metrics"]
     assert metrics["data"] == str(runs.root / "rel-data")
+
+
+def test_kernels_start_with_the_course_thread_settings(runs):
+    metrics = by_name(runs.quick.results)[PASSING]["metrics"]
+    assert metrics["omp_num_threads"] == thread_settings()["OMP_NUM_THREADS"]
 
 
 def test_malformed_record_lines_are_skipped_with_a_warning(runs):

@@ -12,6 +12,8 @@ from typing import TypeVar
 import numpy as np
 import torch
 
+from dlcourse import threads
+
 T = TypeVar("T")
 
 QUICK_ENV = "DLCOURSE_QUICK"
@@ -158,6 +160,6 @@ def setup(seed: int = DEFAULT_SEED) -> torch.device:
     mode = "quick (smoke run)" if is_quick() else "full"
     print(
         f"Python {platform.python_version()} | torch {torch.__version__} | device {device} | "
-        f"mode {mode} | seed {seed} | data {data_dir()}"
+        f"mode {mode} | seed {seed} | data {data_dir()}\nCPU: {threads.describe()}"
     )
     return device

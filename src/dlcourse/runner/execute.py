@@ -26,6 +26,7 @@ from traitlets import default
 from dlcourse.config import DATA_ENV, QUICK_ENV, RECORD_ENV
 from dlcourse.runner.outputs import DEFAULT_MAX_OUTPUT_MB, CappedClient, megabytes, shortened
 from dlcourse.runner.results import Metric
+from dlcourse.threads import with_thread_settings
 
 # After the whole-notebook time limit, the kernel gets Ctrl-C (SIGINT); one still running this
 # many seconds later is killed, and one whose thread has not ended this much later again is
@@ -222,7 +223,9 @@ def execute_notebook(
         tracker = _CellTracker(interrupt, limit)
         client.on_cell_execute = tracker
         record_file = Path(tmp) / "records.jsonl"
-        env = {**os.environ, QUICK_ENV: "1" if quick else "0", RECORD_ENV: str(record_file)}
+        env = with_thread_settings(
+            {**os.environ, QUICK_ENV: "1" if quick else "0", RECORD_ENV: str(record_file)}
+        )
         if env.get(DATA_ENV, "").strip():
             env[DATA_ENV] = os.path.abspath(os.path.expanduser(env[DATA_ENV].strip()))
         error = None

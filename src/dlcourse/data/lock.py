@@ -42,7 +42,7 @@ def _locked_fd(path: Path) -> int:
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
-            if _same_file(fd, path):
+            if same_file(fd, path):
                 return fd
         except BaseException:
             os.close(fd)
@@ -50,7 +50,9 @@ def _locked_fd(path: Path) -> int:
         os.close(fd)  # the holder removed the file: lock the new one instead
 
 
-def _same_file(fd: int, path: Path) -> bool:
+def same_file(fd: int, path: Path) -> bool:
+    """True while the open lock file ``fd`` is still the file at ``path`` (not removed, or
+    replaced by another holder)."""
     try:
         on_disk = os.stat(path)
     except FileNotFoundError:

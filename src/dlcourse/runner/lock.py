@@ -12,6 +12,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from dlcourse.data.lock import same_file
+
 try:
     import fcntl
 except ImportError:  # Windows: fall back to the filelock package
@@ -70,7 +72,7 @@ def _locked_fd(path: Path, on_wait: Callable[[str], None], message: str) -> int:
                     on_wait(message.replace(" to finish", f"{who} to finish", 1))
                     told = True
                 fcntl.flock(fd, fcntl.LOCK_EX)
-            if _same_file(fd, path):
+            if same_file(fd, path):
                 return fd
         except BaseException:
             os.close(fd)
@@ -85,12 +87,3 @@ def _holder(fd: int) -> str:
     except OSError:
         text = ""
     return text if text.isdigit() else ""
-
-
-def _same_file(fd: int, path: Path) -> bool:
-    try:
-        on_disk = os.stat(path)
-    except FileNotFoundError:
-        return False
-    mine = os.fstat(fd)
-    return (mine.st_dev, mine.st_ino) == (on_disk.st_dev, on_disk.st_ino)

@@ -10,6 +10,7 @@ import stat
 import zipfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from dlcourse.cli import main
@@ -275,3 +276,19 @@ def test_an_input_that_is_not_a_regular_file_is_refused(tmp_path, capsys):
     os.mkfifo(fifo)
     assert _convert(fifo, "-o", tmp_path / "out.py") == 1
     assert "not a regular file" in capsys.readouterr().err
+
+
+def test_arrays_that_cannot_be_read_are_one_clear_error(tmp_path):
+    """A dataset whose declared shape fits but whose stored chunks are missing or damaged."""
+    path = _legacy_h5(tmp_path / "cut.h5", [("dense", "Dense", [((4, 3), {}), ((3,), {})])])
+    with h5py.File(path, "r+") as h5:
+        group = h5["model_weights/dense"]
+        del group["dense/0"]
+        group.create_dataset("dense/0", shape=(4, 3), dtype="float32", chunks=(2, 3),
+                             compression="gzip", data=np.ones((4, 3), "float32"))  # fmt: skip
+        offset = group["dense/0"].id.get_chunk_info(0).byte_offset
+    with path.open("r+b") as raw:  # damage the first compressed chunk
+        raw.seek(offset)
+        raw.write(b"\xff" * 8)
+    with pytest.raises(ConvertError, match="arrays of layer 'dense' cannot be read"):
+        convert_weights(_plan(_sequential("layers.Dense(3)")), path)

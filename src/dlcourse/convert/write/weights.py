@@ -413,7 +413,14 @@ def state_dict(plan: ModelPlan, path: Path) -> dict[str, torch.Tensor]:
         _check_shapes(plan, matched)
         result: dict[str, torch.Tensor] = {}
         for spec in plan.weights:
-            arrays = [np.asarray(dataset) for dataset in matched[spec.node].arrays]
+            saved = matched[spec.node]
+            try:
+                arrays = [np.asarray(dataset) for dataset in saved.arrays]
+            except (OSError, ValueError, TypeError) as err:
+                raise ConvertError(
+                    f"{path}: the arrays of layer {saved.name!r} cannot be read ({err}); "
+                    "is the file complete?"
+                ) from None
             for key, array in _CONVERTERS[spec.kind](arrays, spec).items():
                 tensor = (
                     torch.from_numpy(np.array(array)) if array.dtype == np.int64 else _tensor(array)

@@ -126,7 +126,7 @@ def test_second_run_into_the_same_out_waits_and_the_report_keeps_both(tmp_path, 
 @pytest.mark.parametrize("backend", ["fcntl", "filelock"])
 def test_out_lock_waits_for_the_holder_and_says_so(tmp_path, monkeypatch, backend):
     if backend == "filelock":
-        monkeypatch.setattr("dlcourse.runner.lock.fcntl", None)
+        monkeypatch.setattr("dlcourse.data.lock.fcntl", None)
     said: list[str] = []
     order: list[str] = []
 

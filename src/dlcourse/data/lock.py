@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -14,34 +14,54 @@ except ImportError:  # Windows: fall back to the filelock package
 
 
 @contextmanager
-def file_lock(path: Path) -> Iterator[None]:
+def file_lock(
+    path: Path, on_busy: Callable[[int | None], None] | None = None
+) -> Iterator[int | None]:
     """Hold an exclusive lock on ``path`` (created if missing), waiting for other holders.
 
     On POSIX this is ``fcntl.flock``; the lock goes with the process, so a killed holder
     never leaves a stale lock. The holder may delete the lock file before leaving the block;
-    waiters then notice and lock a fresh file. Raises ``OSError`` when the lock file cannot be
-    created.
+    waiters then notice and lock a fresh file. ``on_busy``, if given, is called once before
+    waiting for another holder, with the open lock file's descriptor (None where the
+    ``filelock`` package stands in for ``fcntl``). Yields that descriptor (or None). Raises
+    ``OSError`` when the lock file cannot be created.
     """
     if fcntl is None:
-        from filelock import FileLock
+        from filelock import FileLock, Timeout
 
-        with FileLock(str(path)):
-            yield
+        lock = FileLock(str(path))
+        try:
+            lock.acquire(timeout=0)
+        except Timeout:
+            if on_busy is not None:
+                on_busy(None)
+            lock.acquire()
+        try:
+            yield None
+        finally:
+            lock.release()
         return
-    fd = _locked_fd(path)
+    fd = _locked_fd(path, on_busy)
     try:
-        yield
+        yield fd
     finally:
         os.close(fd)  # releases the lock
 
 
-def _locked_fd(path: Path) -> int:
+def _locked_fd(path: Path, on_busy: Callable[[int | None], None] | None) -> int:
     """Open and lock ``path``; retry when the file was replaced or removed while waiting."""
+    told = False
     while True:
         path.parent.mkdir(parents=True, exist_ok=True)  # a failed holder may have removed it
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                if on_busy is not None and not told:
+                    on_busy(fd)
+                    told = True
+                fcntl.flock(fd, fcntl.LOCK_EX)
             if same_file(fd, path):
                 return fd
         except BaseException:

@@ -29,10 +29,10 @@ import time
 from pathlib import Path
 
 from dlcourse.threads import (
-    OMP_VARIABLES,
     busy_processes,
     seconds_in_fresh_python,
     thread_settings,
+    without_omp_settings,
 )
 
 SETTINGS: dict[str, dict[str, str]] = {
@@ -143,8 +143,7 @@ def _run_through_runner(setting: dict[str, str] | None) -> float:
         nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code)])
         path = Path(folder) / "busy_loop.ipynb"
         nbformat.write(nb, path)
-        env = {k: v for k, v in os.environ.items() if k not in OMP_VARIABLES}
-        env.update(setting or {})
+        env = {**without_omp_settings(os.environ), **(setting or {})}
         command = [sys.executable, "-m", "dlcourse.cli", "run", str(path)]
         subprocess.run(
             [*command, "--out", str(Path(folder) / "out"), "--quick"],

@@ -29,6 +29,11 @@ OMP_VARIABLES = ("OMP_NUM_THREADS", "OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "KMP_BL
 """The variables that decide how many OpenMP threads run and how they wait."""
 
 
+def without_omp_settings(env: Mapping[str, str]) -> dict[str, str]:
+    """``env`` without any of :data:`OMP_VARIABLES`: what a process gets with OpenMP's defaults."""
+    return {k: v for k, v in env.items() if k not in OMP_VARIABLES}
+
+
 def course_threads() -> int:
     """All the cores this process may use but one, and at least one."""
     try:
@@ -78,7 +83,7 @@ def busy_processes(count: int) -> Iterator[None]:
 def seconds_in_fresh_python(code: str, settings: Mapping[str, str], timeout: float = 600) -> float:
     """Run ``code`` in a new Python whose OpenMP starts with ``settings`` (and none of this
     process's OpenMP variables); returns the value ``code`` leaves in ``seconds``."""
-    env = {k: v for k, v in os.environ.items() if k not in OMP_VARIABLES}
+    env = without_omp_settings(os.environ)
     script = code + "\nprint(repr(float(seconds)))\n"
     result = subprocess.run(
         [sys.executable, "-c", script],

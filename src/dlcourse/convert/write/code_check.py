@@ -103,7 +103,8 @@ _NODES = (
     ast.NotEq,
 )
 """Every kind of node the generated classes contain: no loops, lambdas, imports or powers."""
-_BUILTINS = ("__build_class__", "super", "int", "tuple", "str")
+_NAMES = ("super", "int", "tuple", "str")
+"""The builtins the generated class may name (``class`` itself also needs ``__build_class__``)."""
 
 
 def _dotted(node: ast.expr) -> list[str] | None:
@@ -179,7 +180,7 @@ def check_class(code: str, class_name: str) -> ast.Module:
             if _dotted(node) != ["self", node.attr] or node.attr.startswith("_"):
                 raise _refuse(node, f"an assignment to {ast.unparse(node)}")
             attrs.add(node.attr)
-    names = local | set(_MODULES) | {"super", "int", "tuple", "str"}
+    names = local | set(_MODULES) | set(_NAMES)
     for node in ast.walk(cls):
         if isinstance(node, ast.Name) and (node.id not in names or node.id.startswith("__")):
             raise _refuse(node, f"the name {node.id!r}")
@@ -197,7 +198,7 @@ def build_class(code: str, class_name: str) -> type[nn.Module]:
         "F": F,
         "math": math,
         "__name__": "dlcourse_converted",
-        "__builtins__": {name: getattr(builtins, name) for name in _BUILTINS},
+        "__builtins__": {name: getattr(builtins, name) for name in ("__build_class__", *_NAMES)},
     }
     exec(compile(module, "<converted class>", "exec"), namespace)  # noqa: S102 - checked above
     return namespace[class_name]  # type: ignore[return-value]

@@ -88,6 +88,19 @@ def test_packed_lstm_equals_a_loop_over_single_unpadded_reviews(bidirectional):
     assert batch.shape == (len(texts),)
 
 
+def test_padded_lstm_with_masked_pooling_equals_the_packed_one():
+    torch.manual_seed(0)
+    packed = LSTMClassifier(len(VOCAB), dim=5, hidden=4).eval()
+    padded_model = LSTMClassifier(len(VOCAB), dim=5, hidden=4, packed=False).eval()
+    padded_model.load_state_dict(packed.state_dict())
+    texts = ["the movie was great !", "boring .", "", "the the movie movie was boring ."]
+    for maxlen in (7, 40):  # some reviews cut, then every review padded
+        x = padded(texts, maxlen)
+        torch.testing.assert_close(padded_model(x), packed(x), rtol=0, atol=1e-6)
+    with pytest.raises(ValueError, match="bidirectional LSTM needs packed=True"):
+        LSTMClassifier(len(VOCAB), bidirectional=True, packed=False)
+
+
 def test_fasttext_bigrams_skip_padding_and_padding_leaves_the_output_unchanged():
     x = torch.tensor([[0, 0, 2, 3, 4]])
     ids = bigram_ids(x, num_words=10, buckets=7)

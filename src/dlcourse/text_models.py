@@ -68,11 +68,18 @@ class AvgPoolClassifier(nn.Module):
 
 
 class LSTMClassifier(nn.Module):
-    """Embedding -> LSTM (packed sequences, so padding is never read) -> max and mean -> Linear.
+    """Embedding -> LSTM over the real tokens only -> max and mean -> Linear.
 
     The review is summarised by the maximum and the mean of the LSTM's outputs over its real
     tokens (both directions' outputs when ``bidirectional``): every word reaches the output
     layer in one step, where the final hidden state alone would pass it through all later steps.
+
+    ``packed=True`` runs the LSTM on ``pack_padded_sequence``. ``packed=False`` moves the padding
+    to the end and runs the LSTM on the whole padded batch: a forward LSTM reads each review's
+    tokens before any padding, so its outputs at the real tokens, and hence the masked max and
+    mean, are the packed ones (up to rounding), and on a CPU it runs oneDNN's fused kernel,
+    several times faster. A backward direction would read the padding first: a bidirectional
+    LSTM needs ``packed=True``.
     """
 
     def __init__(
@@ -82,22 +89,38 @@ class LSTMClassifier(nn.Module):
         hidden: int = 64,
         bidirectional: bool = False,
         dropout: float = 0.3,
+        packed: bool = True,
     ):
         super().__init__()
+        if bidirectional and not packed:
+            raise ValueError(
+                "a bidirectional LSTM needs packed=True: its backward direction would read "
+                "the padding before the review"
+            )
+        self.packed = packed
         self.embedding = keras_embedding_init_(nn.Embedding(num_words, dim, padding_idx=PAD_ID))
         self.lstm = nn.LSTM(dim, hidden, batch_first=True, bidirectional=bidirectional)
         self.dropout = nn.Dropout(dropout)
         self.out = nn.Linear(2 * hidden * (2 if bidirectional else 1), 1)
 
-    def encode(self, x: torch.Tensor) -> torch.Tensor:
-        """The review vectors [N, 2 * hidden * directions] (max, then mean) fed to the output."""
+    def outputs(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The LSTM's outputs [N, T, H * directions], real tokens first, and the mask of the
+        real tokens [N, T] (an empty review counts as one padding token)."""
         lengths = token_counts(x).clamp(min=1)
         vectors = self.embedding(left_align(x))
-        packed = pack_padded_sequence(
-            vectors, lengths.cpu(), batch_first=True, enforce_sorted=False
-        )
-        outputs, _ = pad_packed_sequence(self.lstm(packed)[0], batch_first=True)  # [N, T, H]
+        if self.packed:
+            packed = pack_padded_sequence(
+                vectors, lengths.cpu(), batch_first=True, enforce_sorted=False
+            )
+            outputs, _ = pad_packed_sequence(self.lstm(packed)[0], batch_first=True)
+        else:
+            outputs, _ = self.lstm(vectors)
         real = torch.arange(outputs.shape[1], device=x.device)[None, :] < lengths[:, None]
+        return outputs, real
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """The review vectors [N, 2 * hidden * directions] (max, then mean) fed to the output."""
+        outputs, real = self.outputs(x)
         largest = outputs.masked_fill(~real.unsqueeze(-1), float("-inf")).amax(dim=1)
         return torch.cat([largest, masked_mean(outputs, real)], dim=1)
 

@@ -59,6 +59,7 @@ class LSTM(_Model):
     hidden: Width
     bidirectional: Flag
     dropout: Dropout
+    packed: Flag
 
     def width(self) -> int:
         return max(self.dim, 4 * self.hidden * (2 if self.bidirectional else 1))

@@ -115,7 +115,7 @@ def test_loading_another_checkpoint_is_refused(tmp_path):
 def test_training_runs_and_learns_a_little():
     recs = tiny_recordings(4, seed=1)
     config = ResponseConfig(hidden=8, layers=1, window=20, stride=10, warmup=5, epochs=3)
-    run = train_response_model(recs[:3], recs[3:], config, verbose=False, cell="gru")
+    run = train_response_model(recs[:3], recs[3:], config, cell="gru")
     assert run.config.cell == "gru" and len(run.history) == 3
     losses = run.history["train_loss"]
     assert losses[-1] < losses[0]

@@ -13,6 +13,7 @@ from dlcourse.timeseries.training import (
     predict_responses,
     save_response_model,
     train_response_model,
+    train_rnn,
     window_batches,
 )
 from dlcourse.timeseries.windows import make_windows, window_starts
@@ -34,6 +35,7 @@ __all__ = [
     "save_response_model",
     "split_horizons",
     "train_response_model",
+    "train_rnn",
     "window_batches",
     "window_starts",
 ]

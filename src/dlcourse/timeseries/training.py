@@ -7,6 +7,8 @@ way and predictions come back in the original units).
 
 from __future__ import annotations
 
+import copy
+import math
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
@@ -15,13 +17,14 @@ from typing import Any
 
 import numpy as np
 import torch
+from torch import nn
 
 from dlcourse.data.stimulus_response import Recording
 from dlcourse.timeseries.metrics import WarmupMSE
 from dlcourse.timeseries.models import SequenceRNN
 from dlcourse.timeseries.scaling import Standardizer
 from dlcourse.timeseries.windows import make_windows
-from dlcourse.train import EarlyStopping, History, TensorBatches, fit, load_model, save_model
+from dlcourse.train import History, TensorBatches, load_model, save_model
 from dlcourse.train.checkpoint import safe_load
 
 
@@ -93,37 +96,71 @@ def window_batches(
     return TensorBatches(x, y, batch_size=config.batch_size, shuffle=shuffle, seed=config.seed)
 
 
+def train_rnn(
+    model: nn.Module,
+    train_batches: TensorBatches,
+    val_batches: TensorBatches,
+    config: ResponseConfig,
+) -> History:
+    """Train on windows with Adam, the warm-up loss and gradients clipped to one global norm;
+    halve the learning rate after 4 epochs without a lower validation loss, stop after
+    ``config.patience`` such epochs, and end with the weights of the best epoch."""
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+    scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=0.5, patience=3)
+    loss_fn = WarmupMSE(config.warmup)
+    history, best_loss, best_state, wait = History(), math.inf, None, 0
+    for epoch in range(1, config.epochs + 1):
+        model.train()
+        train_sum, train_n = 0.0, 0
+        for x, y in train_batches:
+            loss = loss_fn(model(x), y)
+            optimizer.zero_grad()
+            loss.backward()
+            nn.utils.clip_grad_norm_(model.parameters(), config.clip_grad_norm)
+            optimizer.step()
+            train_sum, train_n = train_sum + loss.item() * len(x), train_n + len(x)
+        model.eval()
+        val_sum, val_n = 0.0, 0
+        with torch.no_grad():
+            for x, y in val_batches:
+                val_sum, val_n = val_sum + loss_fn(model(x), y).item() * len(x), val_n + len(x)
+        val_loss = val_sum / val_n
+        lr = optimizer.param_groups[0]["lr"]
+        history.records.append(
+            {"epoch": epoch, "train_loss": train_sum / train_n, "val_loss": val_loss, "lr": lr}
+        )
+        scheduler.step(val_loss)
+        if val_loss < best_loss:
+            best_loss, best_state, wait = val_loss, copy.deepcopy(model.state_dict()), 0
+            history.best_epoch = epoch
+        else:
+            wait += 1
+            if wait >= config.patience:
+                history.stopped_early = True
+                break
+    model.load_state_dict(best_state)
+    return history
+
+
 def train_response_model(
     train: Sequence[Recording],
     val: Sequence[Recording],
     config: ResponseConfig = ResponseConfig(),
     scalers: Scalers | None = None,
-    verbose: bool = True,
     **overrides: Any,
 ) -> ResponseRun:
-    """Train ``config``'s network (``overrides`` change fields, e.g. ``cell="gru"``) on
-    windows of the training recordings, with early stopping on the validation windows.
-
-    Adam with the learning rate halved when the validation loss stalls, gradients clipped,
-    loss :class:`WarmupMSE`; the best epoch's weights are restored at the end.
-    """
+    """Train ``config``'s network (``overrides`` change fields, e.g. ``cell="gru"``) with
+    :func:`train_rnn` on windows of the training recordings, stopping early on the validation
+    recordings' windows. Notebook 00 of ``07_Time_Series`` writes ``train_rnn`` out."""
     config = replace(config, **overrides)
     scalers = scalers or Scalers.fit(train)
     model = build_model(config, train[0].responses.shape[1])
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
     started = time.perf_counter()
-    history = fit(
+    history = train_rnn(
         model,
         window_batches(train, scalers, config, shuffle=True),
-        epochs=config.epochs,
-        optimizer=optimizer,
-        loss_fn=WarmupMSE(config.warmup),
-        val=window_batches(val, scalers, config, shuffle=False),
-        scheduler=torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=0.5, patience=3),
-        scheduler_step="epoch",
-        early_stopping=EarlyStopping(patience=config.patience),
-        clip_grad_norm=config.clip_grad_norm or None,
-        verbose=verbose,
+        window_batches(val, scalers, config, shuffle=False),
+        config,
     )
     return ResponseRun(model, history, scalers, config, time.perf_counter() - started)
 

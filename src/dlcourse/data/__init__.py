@@ -15,6 +15,7 @@ from dlcourse.data.fashion_mnist import load_fashion_mnist
 from dlcourse.data.folder import MaskedImages, load_mask_folder
 from dlcourse.data.imdb import load_imdb
 from dlcourse.data.isbi2012 import load_isbi2012
+from dlcourse.data.minilm import minilm_files
 from dlcourse.data.registry import Dataset, DatasetError, RemoteFile
 from dlcourse.data.text import Vocab, multi_hot, tokenize
 
@@ -38,6 +39,7 @@ __all__ = [
     "load_imdb",
     "load_isbi2012",
     "load_mask_folder",
+    "minilm_files",
     "multi_hot",
     "tokenize",
 ]

@@ -4,13 +4,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from dlcourse.data import boston, cifar10, fashion_mnist, imdb, isbi2012
+from dlcourse.data import boston, cifar10, fashion_mnist, imdb, isbi2012, minilm
 from dlcourse.data.registry import Dataset, DatasetError
 from dlcourse.data.store import ensure, resolve_root
 
 DATASETS: dict[str, Dataset] = {
     spec.name: spec
-    for spec in (fashion_mnist.SPEC, cifar10.SPEC, imdb.SPEC, isbi2012.SPEC, boston.SPEC)
+    for spec in (
+        fashion_mnist.SPEC,
+        cifar10.SPEC,
+        imdb.SPEC,
+        isbi2012.SPEC,
+        boston.SPEC,
+        minilm.SPEC,
+    )
 }
 
 

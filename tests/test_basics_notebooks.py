@@ -74,3 +74,53 @@ def test_make_site_runs_the_full_course_into_build_site():
     assert "dlcourse run --all --full --out $(SITE)" in recipe
     readme = (ROOT / "README.md").read_text()
     assert "make site" in readme and "GitHub Pages" in readme
+
+
+def code_before(path: Path, marker: str) -> str:
+    """The code of every cell before the first one that contains ``marker``."""
+    code = cells(path, "code")
+    first = next(i for i, source in enumerate(code) if marker in source)
+    return "\n".join(code[:first])
+
+
+def test_notebook_00_updates_weights_by_hand_before_any_optimizer():
+    path = ROOT / "PyTorch/01_Basics/00_fashion_mnist_basic_cnn.ipynb"
+    before = code_before(path, "torch.optim.")
+    assert "p -= lr * p.grad" in before and "p.grad = None" in before
+    assert "torch.optim.SGD" in "\n".join(cells(path, "code"))
+
+
+def test_notebook_00_scales_with_the_training_rows_only():
+    path = ROOT / "PyTorch/01_Basics/00_fashion_mnist_basic_cnn.ipynb"
+    scaling = next(c for c in cells(path, "code") if "mean, std =" in c)
+    assert "x_train_raw[:-n_val]" in scaling.split("mean, std =")[0]
+
+
+def test_notebook_00_keeps_the_defaults_reference_in_an_appendix_at_the_end():
+    path = ROOT / "PyTorch/01_Basics/00_fashion_mnist_basic_cnn.ipynb"
+    headings = [m for m in cells(path, "markdown") if m.startswith("## ")]
+    assert headings[-1].startswith("## Appendix: Keras vs PyTorch defaults")
+
+
+def test_notebook_02_writes_its_loop_and_keeps_recipes_plain():
+    path = ROOT / "PyTorch/01_Basics/02_boston_house_price_regression.ipynb"
+    code = "\n".join(cells(path, "code"))
+    assert "loss.backward()" in code and "optimizer.step()" in code
+    for heavy in ("@dataclass", "class PriceModel", "dlcourse.train"):
+        assert heavy not in code
+
+
+def test_notebook_02_scores_both_recipes_on_the_same_rows_and_networks():
+    path = ROOT / "PyTorch/01_Basics/02_boston_house_price_regression.ipynb"
+    code = "\n".join(cells(path, "code"))
+    assert 'for name in ("baseline", "changed")' in code
+    assert "baseline_ensemble_test_mae" in code
+
+
+def test_notebook_01_reproduces_keras_adam_exactly_and_compares_with_keras_runs():
+    path = ROOT / "PyTorch/01_Basics/01_learn_sine_regression.ipynb"
+    code = "\n".join(cells(path, "code"))
+    assert "KerasAdam(keras_model.parameters()" in code
+    assert 'keras_run("sine_original")' in code
+    text = "\n".join(cells(path, "markdown"))
+    assert "143 periods" not in text and "only approximately" not in text

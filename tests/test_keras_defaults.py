@@ -169,3 +169,31 @@ def test_keras_rmsprop_refuses_bad_settings():
 
     with pytest.raises(ValueError, match="rho"):
         KerasRMSprop([torch.zeros(1, requires_grad=True)], rho=1.0)
+
+
+def test_keras_adam_follows_keras_over_several_steps():
+    from dlcourse.keras_defaults import KerasAdam
+
+    rng = np.random.default_rng(0)
+    grads = [rng.normal(0, s, 5).astype("float32") for s in (1e-1, 1e-3, 1e-5, 1e-2, 1e-6)]
+    var = keras.Variable(np.zeros(5, dtype="float32"))
+    keras_adam = keras.optimizers.Adam(learning_rate=1e-3)
+    param = torch.zeros(5, requires_grad=True)
+    ours = KerasAdam([param], lr=1e-3)
+    plain = torch.zeros(5, requires_grad=True)
+    torch_adam = torch.optim.Adam([plain], lr=1e-3, eps=1e-7)
+    for g in grads:
+        keras_adam.apply_gradients([(keras.ops.convert_to_tensor(g), var)])
+        param.grad, plain.grad = torch.tensor(g), torch.tensor(g)
+        ours.step()
+        torch_adam.step()
+    keras_value = keras.ops.convert_to_numpy(var)
+    np.testing.assert_allclose(param.detach().numpy(), keras_value, rtol=1e-5, atol=1e-9)
+    assert not np.allclose(plain.detach().numpy(), keras_value, rtol=1e-5, atol=1e-9)
+
+
+def test_keras_adam_refuses_bad_settings():
+    from dlcourse.keras_defaults import KerasAdam
+
+    with pytest.raises(ValueError, match="betas"):
+        KerasAdam([torch.zeros(1, requires_grad=True)], betas=(0.9, 1.0))

@@ -129,3 +129,48 @@ class KerasRMSprop(torch.optim.Optimizer):
                 v.mul_(group["rho"]).addcmul_(p.grad, p.grad, value=1 - group["rho"])
                 p.addcdiv_(p.grad, (v + group["eps"]).sqrt(), value=-group["lr"])
         return loss
+
+
+class KerasAdam(torch.optim.Optimizer):
+    """Adam with Keras's update rule, to reproduce a Keras recipe exactly.
+
+    At step ``t``: ``m ← β₁ m + (1 − β₁) g``, ``v ← β₂ v + (1 − β₂) g²`` and
+    ``w ← w − lr · √(1 − β₂ᵗ)/(1 − β₁ᵗ) · m / (√v + ε)``, with Keras's defaults ``β₁=0.9``,
+    ``β₂=0.999``, ``epsilon=1e-7`` (no amsgrad, no weight decay). ``torch.optim.Adam`` adds
+    ``ε`` after the bias correction instead; see :func:`adam_first_step`.
+    """
+
+    def __init__(
+        self,
+        params,
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-7,
+    ) -> None:
+        if lr <= 0 or not all(0 <= b < 1 for b in betas) or eps < 0:
+            raise ValueError(f"need lr > 0, 0 <= betas < 1, eps >= 0; got {lr}, {betas}, {eps}")
+        super().__init__(params, {"lr": lr, "betas": betas, "eps": eps})
+
+    @torch.no_grad()
+    def step(self, closure=None):  # type: ignore[override]
+        """One update of every parameter that has a gradient."""
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        for group in self.param_groups:
+            b1, b2 = group["betas"]
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                state = self.state[p]
+                if not state:
+                    state["step"] = 0
+                    state["m"], state["v"] = torch.zeros_like(p), torch.zeros_like(p)
+                state["step"] += 1
+                t, m, v = state["step"], state["m"], state["v"]
+                m.mul_(b1).add_(p.grad, alpha=1 - b1)
+                v.mul_(b2).addcmul_(p.grad, p.grad, value=1 - b2)
+                alpha = group["lr"] * math.sqrt(1 - b2**t) / (1 - b1**t)
+                p.addcdiv_(m, v.sqrt().add_(group["eps"]), value=-alpha)
+        return loss

@@ -1,0 +1,58 @@
+"""Exercise solutions run: each notebook below, in quick mode, followed by its solutions' code.
+
+A notebook's exercises end with ``<details><summary>Solutions</summary> ... </details>``; every
+```` ```python ```` block in it is appended as a code cell, in order, after the notebook's own
+cells, and the whole runs in one kernel. A solution that no longer runs fails here.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from dlcourse.runner.execute import execute_notebook
+
+COURSE = Path(__file__).resolve().parents[1] / "PyTorch"
+SOLVED = [
+    "01_Basics/00_fashion_mnist_basic_cnn.ipynb",
+    "01_Basics/01_learn_sine_regression.ipynb",
+    "01_Basics/02_boston_house_price_regression.ipynb",
+]
+BLOCK = re.compile(r"^```python\n(.*?)^```", re.M | re.S)
+
+
+def solution_blocks(nb: nbformat.NotebookNode) -> list[str]:
+    """The code blocks of the notebook's solutions, in order."""
+    for cell in nb.cells:
+        if cell.cell_type == "markdown" and "<summary>Solutions</summary>" in cell.source:
+            details = cell.source.split("<summary>Solutions</summary>", 1)[1]
+            return [block.rstrip() for block in BLOCK.findall(details)]
+    return []
+
+
+@pytest.mark.parametrize("rel", SOLVED)
+def test_every_exercise_has_solution_code(rel):
+    nb = nbformat.read(COURSE / rel, as_version=4)
+    assert len(solution_blocks(nb)) >= 2, f"{rel}: its solutions should show runnable code"
+
+
+def test_solution_blocks_are_found_in_order():
+    nb = nbformat.v4.new_notebook()
+    text = "1. a\n```python\nx = 1\n```\n2. b\n```python\ny = x + 1\n```\n</details>"
+    nb.cells = [nbformat.v4.new_markdown_cell("<summary>Solutions</summary>\n" + text)]
+    assert solution_blocks(nb) == ["x = 1", "y = x + 1"]
+
+
+@pytest.mark.notebooks
+@pytest.mark.parametrize("rel", SOLVED)
+def test_solutions_run_after_the_notebook(rel, tmp_path):
+    nb = nbformat.read(COURSE / rel, as_version=4)
+    blocks = solution_blocks(nb)
+    nb.cells += [nbformat.v4.new_code_cell(block) for block in blocks]
+    path = tmp_path / Path(rel).name
+    nbformat.write(nb, path)
+    run = execute_notebook(path, quick=True, timeout=600)
+    assert run.error is None, f"{rel} with its {len(blocks)} solution blocks: {run.error}"

@@ -8,6 +8,10 @@ The docs page loads nothing from the internet: Swagger UI's files come from the
 ``fastapi-offline`` package when it is installed; without it ``/docs`` answers 404 and says so
 (``/openapi.json`` is always there).
 
+``validation_answer`` and ``create_app`` are written out in the cells of
+``PyTorch/08_NLP_Text/01_text_classification_deployment.ipynb``; these are the copies
+``dlcourse serve`` runs, and ``tests/test_serve_notebook.py`` keeps them equal to the notebook's.
+
 Heavy requests do not starve light ones: a request whose texts hold more than
 ``Limits.heavy_chars`` characters in all waits for one of ``Limits.heavy_slots`` slots before
 its prediction runs, while lighter requests run at once.
@@ -95,7 +99,7 @@ class BodyLimit:
         await JSONResponse({"detail": detail}, status_code=413)(scope, receive, send)
 
 
-def _messages(err: RequestValidationError) -> tuple[int, str]:
+def validation_answer(err: RequestValidationError) -> tuple[int, str]:
     """A status and one readable line from FastAPI's validation errors."""
     errors = err.errors()
     if any(e.get("type") == "json_invalid" for e in errors):
@@ -186,7 +190,7 @@ def create_app(
 
     @app.exception_handler(RequestValidationError)
     async def explain(_: Request, err: RequestValidationError) -> JSONResponse:
-        status, detail = _messages(err)
+        status, detail = validation_answer(err)
         return JSONResponse({"detail": detail}, status_code=status)
 
     @app.get("/health")

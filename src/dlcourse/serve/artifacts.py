@@ -163,7 +163,10 @@ def load_model_folder(path: str | Path) -> ModelFolder:
 
 
 def export_onnx(folder: ModelFolder) -> Path:
-    """Export the folder's model to ``model.onnx`` beside it (batch size free, ``maxlen`` ids)."""
+    """Export the folder's model to ``model.onnx`` beside it (batch size free, ``maxlen`` ids).
+
+    Written out in a cell of ``08_NLP_Text/01``; ``tests/test_serve_notebook.py`` keeps them equal.
+    """
     example = torch.ones(2, folder.maxlen, dtype=torch.int64)
     batch = torch.export.Dim("batch", min=1)
     program = torch.onnx.export(

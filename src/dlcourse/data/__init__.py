@@ -13,7 +13,7 @@ from dlcourse.data.cifar10 import load_cat_vs_dog, load_cifar10
 from dlcourse.data.containers import ImageData, SegmentationData, TabularData, TextData
 from dlcourse.data.fashion_mnist import load_fashion_mnist
 from dlcourse.data.folder import MaskedImages, load_mask_folder
-from dlcourse.data.imdb import load_imdb
+from dlcourse.data.imdb import load_imdb, load_imdb_texts
 from dlcourse.data.isbi2012 import load_isbi2012
 from dlcourse.data.minilm import minilm_files
 from dlcourse.data.registry import Dataset, DatasetError, RemoteFile
@@ -37,6 +37,7 @@ __all__ = [
     "load_cifar10",
     "load_fashion_mnist",
     "load_imdb",
+    "load_imdb_texts",
     "load_isbi2012",
     "load_mask_folder",
     "minilm_files",

@@ -101,20 +101,34 @@ def _fingerprint(folder: Path) -> np.ndarray:
     return np.array([(d.stat().st_mtime_ns, len(os.listdir(d))) for d in dirs], dtype=np.int64)
 
 
-def _read_split(folder: Path, split: str, seen: dict[str, int]) -> tuple[np.ndarray, ...]:
-    """Ids (first-appearance ids in ``seen``, which grows), lengths and labels of one split."""
-    docs, labels = [], []
+def _review_files(folder: Path, split: str) -> tuple[list[Path], np.ndarray]:
+    """The review files of one split, negatives then positives, each sorted by name, and
+    their labels; ``load_imdb`` orders them by ``RandomState(SHUFFLE_SEED).permutation``."""
+    files, labels = [], []
     for label, name in enumerate(LABELS):
         directory = folder / split / name
-        for file in sorted(f for f in os.listdir(directory) if f.endswith(".txt")):
-            with open(directory / file, encoding="utf-8", errors="replace") as fh:
-                tokens = tokenize(fh.read())
-            docs.append(np.array([seen.setdefault(t, len(seen)) for t in tokens], np.int32))
-            labels.append(label)
+        names = sorted(f for f in os.listdir(directory) if f.endswith(".txt"))
+        files += [directory / f for f in names]
+        labels += [label] * len(names)
+    return files, np.array(labels, dtype=np.int8)
+
+
+def _read_text(path: Path) -> str:
+    with open(path, encoding="utf-8", errors="replace") as fh:
+        return fh.read()
+
+
+def _read_split(folder: Path, split: str, seen: dict[str, int]) -> tuple[np.ndarray, ...]:
+    """Ids (first-appearance ids in ``seen``, which grows), lengths and labels of one split."""
+    files, labels = _review_files(folder, split)
+    docs = [
+        np.array([seen.setdefault(t, len(seen)) for t in tokenize(_read_text(f))], np.int32)
+        for f in files
+    ]
     order = np.random.RandomState(SHUFFLE_SEED).permutation(len(docs))
     ids = np.concatenate([docs[i] for i in order] or [np.empty(0, np.int32)])
     lengths = np.array([len(docs[i]) for i in order], dtype=np.int32)
-    return ids, lengths, np.array(labels, dtype=np.int8)[order]
+    return ids, lengths, labels[order]
 
 
 def _tokenize_folder(folder: Path) -> _Tokenized:
@@ -219,3 +233,24 @@ def load_imdb(
     x_train, y_train = split("train")
     x_test, y_test = split("test")
     return TextData(x_train, y_train, x_test, y_test, vocab, ["negative", "positive"], maxlen)
+
+
+def load_imdb_texts(
+    split: str = "train",
+    n: int | None = None,
+    root: Path | str | None = None,
+    download: bool = True,
+) -> tuple[list[str], np.ndarray]:
+    """The raw text of the first ``n`` reviews (all when None) of ``split``, as written
+    (``<br />`` included), and their labels (int64, 0 negative, 1 positive).
+
+    Rows are in :func:`load_imdb`'s order: row ``i`` here is row ``i`` of its ``x_train`` or
+    ``x_test``. The data folder is found or downloaded as :func:`load_imdb` does.
+    """
+    if split not in SPLITS:
+        raise ValueError(f"split={split!r} must be one of {SPLITS}.")
+    if n is not None and n < 0:
+        raise ValueError(f"n={n} must be at least 0.")
+    files, labels = _review_files(ensure(SPEC, resolve_root(root), download), split)
+    order = np.random.RandomState(SHUFFLE_SEED).permutation(len(files))[:n]
+    return [_read_text(files[i]) for i in order], labels[order].astype(np.int64)

@@ -10,12 +10,12 @@ from pathlib import Path
 import nbformat
 import torch
 
-from dlcourse.convert.program import Converter
+from dlcourse.convert.program import convert_units
 from dlcourse.convert.read.units import parse_unit
 from dlcourse.convert.report import ConvertError, Report
 from dlcourse.convert.write.code_check import build_class
 from dlcourse.convert.write.model_code import ModelPlan
-from dlcourse.convert.write.names_check import undefined_names
+from dlcourse.convert.write.names_check import read_line, undefined_names
 from dlcourse.convert.write.notebook import convert_notebook
 from dlcourse.convert.write.weights import state_dict
 
@@ -67,18 +67,26 @@ def _check_names(before: list[str], after: list[str], labels: list[str]) -> None
     """Fail loudly when the output reads a name that the input defined and the output does not.
 
     The converter comments out every use of what it could not convert; a name left dangling is
-    a bug in the converter, and the program would stop with a NameError.
+    a bug in the converter, and the program would stop with a NameError. ``labels`` name the
+    input's units: the error gives where the input reads each such name.
     """
     already = undefined_names(before)
-    missing = {n: w for n, w in undefined_names(after).items() if n not in already}
+    missing = [n for n in undefined_names(after) if n not in already]
     if missing:
-        where = ", ".join(
-            f"{name} ({labels[u]}, line {line})" for name, (u, line) in missing.items()
-        )
+        where = ", ".join(f"{name} ({_first_read(before, labels, name)})" for name in missing)
         raise ConvertError(
             "internal error, please report it with the input: the converted code would use "
-            f"names it no longer defines: {where}"
+            f"names it no longer defines, read in the input at: {where}"
         )
+
+
+def _first_read(units: list[str], labels: list[str], name: str) -> str:
+    """Where the input first reads ``name`` (its unit's label and line)."""
+    for label, source in zip(labels, units, strict=True):
+        line = read_line(source, name)
+        if line is not None:
+            return f"{label}, line {line}"
+    return "nowhere in the input"
 
 
 def convert_source(source: str, filename: str = "<source>") -> Conversion:
@@ -86,12 +94,13 @@ def convert_source(source: str, filename: str = "<source>") -> Conversion:
     _check_size(len(source.encode("utf-8", "replace")), MAX_SOURCE_BYTES, filename, "the code")
     source = source.removeprefix("\ufeff")  # a byte-order mark, as Python itself accepts
     with _bounded(filename):
-        units = [parse_unit(filename, source, filename, notebook=False)]
-        result = Converter(units, filename, notebook=False).run()
+        result = convert_units(
+            lambda: [parse_unit(filename, source, filename, notebook=False)], filename, False
+        )
         report = "\n".join(f"# {line}".rstrip() for line in result.report.to_text().splitlines())
         text = result.sources[0].rstrip("\n") + "\n\n\n" + report + "\n"
         _check_parses(text, f"{filename} (converted)", notebook=False)
-        _check_names([source], [text], [f"{filename} (converted)"])
+        _check_names([source], [text], [filename])
     return Conversion(text, result.report, result.models)
 
 
@@ -109,10 +118,11 @@ def convert_notebook_node(nb: nbformat.NotebookNode, filename: str) -> Conversio
             if cell.cell_type == "code":
                 _check_parses(cell.source, f"{filename} (converted), cell {i + 1}", notebook=True)
         code = [(i, c.source) for i, c in enumerate(out.cells) if c.cell_type == "code"]
+        cells = [(i, c.source) for i, c in enumerate(nb.cells) if c.cell_type == "code"]
         _check_names(
-            [c.source for c in nb.cells if c.cell_type == "code"],
+            [source for _, source in cells],
             [source for _, source in code],
-            [f"{filename} (converted), cell {i + 1}" for i, _ in code],
+            [f"{filename}, cell {i + 1}" for i, _ in cells],
         )
         return Conversion(nbformat.writes(out), result.report, result.models)
 

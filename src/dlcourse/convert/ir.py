@@ -18,6 +18,10 @@ class ShapeSym(Sym):
     until the layers that read it say what it must be."""
 
 
+DEFERRED = "deferred_shape"
+"""The name standing for the input shape of a model declared without one: Keras builds such a
+model on its first call; the converted class uses PyTorch's lazy modules (``nn.LazyLinear``)."""
+
 Dim = int | Sym | None
 """One axis of a shape: a number, a constructor parameter, or ``None`` (any length)."""
 

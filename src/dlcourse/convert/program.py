@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import copy
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from dlcourse.convert.ir import ModelDef, Unsupported
@@ -25,6 +26,7 @@ from dlcourse.convert.write.compile_fit import CompileConverter
 from dlcourse.convert.write.edits import Edits
 from dlcourse.convert.write.expressions import ExpressionRewriter
 from dlcourse.convert.write.model_code import ModelPlan, emit_model
+from dlcourse.convert.write.names_check import undefined_names
 from dlcourse.convert.write.templates import CALLBACKS, helpers_code, helpers_imports, import_block
 
 _COMPOUND = (ast.If, ast.For, ast.AsyncFor, ast.While, ast.With, ast.AsyncWith, ast.Try)
@@ -55,6 +57,8 @@ class _Scope:
     """Names whose binding statement was commented out, and where that was reported."""
     local: set[str] = field(default_factory=set)
     """In a function: the names local to it (they hide the enclosing scope's)."""
+    hollowed: Loc | None = None
+    """In a function: where the first statement of its body was commented out, if one was."""
 
     def model(self, var: str) -> tuple[bool, ModelDef | None]:
         """(is ``var`` a converted model here, its definition when known)."""
@@ -114,11 +118,38 @@ class Result:
     models: list[ModelPlan]
 
 
+def convert_units(
+    parse: Callable[[], list[Unit]], origin: str, notebook: bool, passes: int = 4
+) -> Result:
+    """Convert the units ``parse`` gives, commenting out every read of a name the output lost.
+
+    A statement the converter leaves takes its names with it, and the converter follows them
+    to their uses; where a use escapes it (a name read where nothing checks it), the names
+    check finds it in the output. The conversion then runs again with those names removed,
+    so that their uses are commented out and reported instead of failing at run time.
+    """
+    removed: frozenset[str] = frozenset()
+    before = undefined_names([u.source for u in parse()])
+    while True:
+        result = Converter(parse(), origin, notebook, removed).run()
+        after = undefined_names([*result.sources, result.helpers or ""])
+        lost = {name for name in after if name not in before} - removed
+        passes -= 1
+        if not lost or passes == 0:
+            return result
+        removed |= lost
+
+
 class Converter:
     """Converts a list of units that share one module namespace (a file, or a notebook)."""
 
-    def __init__(self, units: list[Unit], origin: str, notebook: bool) -> None:
+    def __init__(
+        self, units: list[Unit], origin: str, notebook: bool, removed: frozenset[str] = frozenset()
+    ) -> None:
         self.units, self.origin, self.notebook = units, origin, notebook
+        self.removed = removed
+        """Names an earlier pass left undefined in the output: every statement reading one is
+        commented out (see :func:`convert_units`)."""
         self.report = Report()
         self.aliases = Aliases()
         self.parser = LayerParser(self.aliases)
@@ -180,12 +211,19 @@ class Converter:
         scope = where.scope
         self.parser.at(self.units[where.unit], scope.consts)
         if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef):
+            self._found(scope.finder.close_read(stmt), scope)
+            decorators = [d for d in stmt.decorator_list if not self._drop_decorator(d, where)]
+            if self._header_left(stmt, [*decorators, *_defaults(stmt)], where):
+                return
             inner = self._scope(scope, stmt.name)
             inner.local = _local_names(stmt)
             for child in stmt.body:
                 self._statement(child, _Where(where.unit, where.top, stmt.body, inner))
             self._end_scope(inner)
+            if inner.hollowed is not None:  # callers would get None or a NameError
+                scope.kill([stmt.name], inner.hollowed)
         elif isinstance(stmt, ast.ClassDef):
+            self._found(scope.finder.close_read(stmt), scope)
             self._class(stmt, where)
         else:
             taken, found = scope.finder.feed(stmt)
@@ -239,27 +277,61 @@ class Converter:
             if getattr(stmt, name, None) is not None
         ]
         headers += [item.context_expr for item in getattr(stmt, "items", [])]
-        for header in headers:
-            dead = self._dead_use(header, where.scope)
-            if dead:
-                node, message, cause = dead
-                self._leave(stmt, node, message, cause)
-                return
-        for header in headers:
-            problem = self._problem(header, where.scope)
-            if problem:
-                self.report.not_converted(self._loc(problem[0], where), problem[1])
+        if self._header_left(stmt, headers, where):
+            return
         bodies = [stmt.body, getattr(stmt, "orelse", []), getattr(stmt, "finalbody", [])]
         bodies += [h.body for h in getattr(stmt, "handlers", [])]
         for body in bodies:
             for child in body:
                 self._statement(child, _Where(where.unit, where.top, body, where.scope))
 
+    def _drop_decorator(self, decorator: ast.expr, where: _Where) -> bool:
+        """``@tf.function`` (alone on its line) only compiles a graph: drop it; True if dropped."""
+        target = decorator.func if isinstance(decorator, ast.Call) else decorator
+        if self.aliases.resolve(target) != "tensorflow.function":
+            return False
+        unit = self.units[where.unit]
+        line = unit.lines[decorator.lineno - 1]
+        if (
+            decorator.lineno != decorator.end_lineno
+            or line.strip() != f"@{unit.segment(decorator)}"
+        ):
+            return False
+        indent = line[: len(line) - len(line.lstrip())]
+        self.edits.line_edits[(where.unit, decorator.lineno)] = f"{indent}# Keras: {line.strip()}"
+        self.report.note(
+            self._loc(decorator, where),
+            "@tf.function dropped: PyTorch runs the function as written (torch.compile is the "
+            "optional equivalent)",
+        )
+        return True
+
+    def _header_left(self, stmt: ast.stmt, headers: list[ast.expr], where: _Where) -> bool:
+        """Comment out a whole compound statement or function whose header (test, iterable,
+        ``with`` item, decorator) uses what cannot be converted; True when it did."""
+        for header in headers:
+            dead = self._dead_use(header, where.scope)
+            if dead:
+                node, message, cause = dead
+                self._leave(stmt, node, message, cause)
+                return True
+        for header in headers:
+            problem = self._problem(header, where.scope)
+            if problem:
+                self._leave(stmt, problem[0], problem[1] + ": the whole block is left as it was")
+                return True
+        return False
+
     def _problem(self, expr: ast.AST, scope: _Scope) -> tuple[ast.AST, str] | None:
         """A Keras construct (or model use) in a header the converter cannot rewrite."""
         use = self.aliases.first_use(expr)
+        if use and use[1] == "tensorflow.GradientTape":
+            return use[0], (
+                "a custom training step (tf.GradientTape) is not converted: in PyTorch, "
+                "write loss.backward() and optimizer.step()"
+            )
         if use:
-            return use[0], f"{use[1]} in a compound statement's header is not converted"
+            return use[0], f"{use[1]} is not converted"
         for node in ast.walk(expr):
             if isinstance(node, ast.Name) and scope.model(node.id)[0]:
                 return node, f"use of the model {node.id} here is not converted"
@@ -426,6 +498,9 @@ class Converter:
             if item.var:
                 scope.failed[item.var] = error.cause or loc
                 scope.models.pop(item.var, None)
+            for stmt in item.early + item.replay:
+                message = f"uses {item.var}, whose model was not converted ({error.cause or loc})"
+                self._leave(stmt, stmt, message, error.cause or loc)
 
     def _accept(self, item: Found, scope: _Scope) -> None:
         model = item.model
@@ -448,6 +523,17 @@ class Converter:
             scope.failed.pop(item.var, None)
         elif scope.function:
             self.factories[scope.function] = model
+        for stmt in item.early:
+            self.report.note(
+                self._loc(stmt, self.where[id(stmt)]),
+                f"{item.var}.summary() before the last {item.var}.add(): PyTorch builds the "
+                "whole model at once, so only the summary of the complete model is shown",
+            )
+            self._set(
+                stmt, [f"# Keras: {self.edits.one_line(stmt)} (the model is not complete yet)"]
+            )
+        for stmt in item.replay:
+            self._simple(stmt, self.where[id(stmt)])
 
     def _fresh(self, *names: str) -> str:
         """The first of ``names`` not used in the program (numbered if all are)."""
@@ -525,13 +611,19 @@ class Converter:
         loc = self._loc(node if inside else stmt, where)
         self.report.not_converted(loc, message, cause)
         self.edits.comment_out(stmt, message)
-        where.scope.kill(bound_names(stmt), cause or loc)
+        where.scope.kill(_all_bound(stmt), cause or loc)
+        if where.scope.function is not None and where.scope.hollowed is None:
+            where.scope.hollowed = cause or loc
 
     def _dead_use(self, tree: ast.AST, scope: _Scope) -> tuple[ast.AST, str, Loc] | None:
         """The first read of a name the conversion removed: (node, message, root location)."""
         for node in ast.walk(tree):
+            if isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name):
+                node = ast.Name(node.target.id, ast.Load(), lineno=node.lineno)  # x /= 255 reads x
             if not isinstance(node, ast.Name) or not isinstance(node.ctx, ast.Load):
                 continue
+            if node.id in self.removed:
+                return node, f"uses {node.id}, which the conversion removed", None
             loc = scope.failed_model(node.id)
             if loc:
                 return node, f"uses {node.id}, whose model was not converted ({loc})", loc
@@ -617,6 +709,24 @@ class Converter:
         sources = [self.edits.render(u) for u in range(len(self.units))]
         helpers_out = helpers if self.notebook else None
         return Result(sources, helpers_out, before, self.report, self.plans)
+
+
+def _defaults(func: ast.FunctionDef | ast.AsyncFunctionDef) -> list[ast.expr]:
+    """A function's default values and annotations: evaluated where it is defined."""
+    args = func.args
+    found: list[ast.expr | None] = [*args.defaults, *args.kw_defaults, func.returns]
+    found += [a.annotation for a in [*args.posonlyargs, *args.args, *args.kwonlyargs]]
+    return [e for e in found if e is not None]
+
+
+def _all_bound(stmt: ast.stmt) -> list[str]:
+    """The names ``stmt`` binds, in its nested blocks too (not in nested functions)."""
+    names = bound_names(stmt)
+    if isinstance(stmt, _COMPOUND):
+        for node in ast.walk(stmt):
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                names.append(node.id)
+    return list(dict.fromkeys(names))
 
 
 def _local_names(func: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:

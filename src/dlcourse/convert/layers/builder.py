@@ -16,7 +16,7 @@ from typing import Any
 
 from torch import nn
 
-from dlcourse.convert.ir import Dim, LayerCall, Sym, Unsupported
+from dlcourse.convert.ir import DEFERRED, Dim, LayerCall, Sym, Unsupported
 
 
 @dataclass(frozen=True)
@@ -80,7 +80,7 @@ def _taken_by_module(name: str) -> bool:
 
 def dim_text(dim: Dim) -> str:
     """A dimension as written in a shape comment."""
-    return "?" if dim is None else str(dim)
+    return "?" if dim is None or DEFERRED in str(dim) else str(dim)
 
 
 _OPS: dict[str, type[ast.operator]] = {

@@ -18,6 +18,33 @@ from dlcourse.convert.layers.builder import Builder, Value
 ALIAS = "alias"
 """The kind of the pseudo-layer for ``skip = x`` in functional code (no Keras layer)."""
 
+KERAS_ALIASES = {
+    "AvgPool1D": "AveragePooling1D",
+    "AvgPool2D": "AveragePooling2D",
+    "AvgPool3D": "AveragePooling3D",
+    "Convolution1D": "Conv1D",
+    "Convolution1DTranspose": "Conv1DTranspose",
+    "Convolution2D": "Conv2D",
+    "Convolution2DTranspose": "Conv2DTranspose",
+    "Convolution3D": "Conv3D",
+    "Convolution3DTranspose": "Conv3DTranspose",
+    "GlobalAvgPool1D": "GlobalAveragePooling1D",
+    "GlobalAvgPool2D": "GlobalAveragePooling2D",
+    "GlobalAvgPool3D": "GlobalAveragePooling3D",
+    "GlobalMaxPool1D": "GlobalMaxPooling1D",
+    "GlobalMaxPool2D": "GlobalMaxPooling2D",
+    "GlobalMaxPool3D": "GlobalMaxPooling3D",
+    "GroupQueryAttention": "GroupedQueryAttention",
+    "MaxPool1D": "MaxPooling1D",
+    "MaxPool2D": "MaxPooling2D",
+    "MaxPool3D": "MaxPooling3D",
+    "SeparableConvolution1D": "SeparableConv1D",
+    "SeparableConvolution2D": "SeparableConv2D",
+}
+"""Every other name ``keras.layers`` exports for a layer class (Keras 3.15), by class name.
+
+``tests/test_convert_real_code.py`` enumerates them from the installed Keras."""
+
 REQUIRED = object()
 """Default of an argument the caller must give."""
 

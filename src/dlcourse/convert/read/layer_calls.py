@@ -8,6 +8,7 @@ from dlcourse.convert.ir import Dim, LayerCall, ShapeSym, Sym, Unsupported
 from dlcourse.convert.layers.builder import snake_case
 from dlcourse.convert.layers.registry import (
     INITIALISERS,
+    KERAS_ALIASES,
     NO_EFFECT,
     REQUIRED,
     TRAINING_ONLY,
@@ -72,7 +73,7 @@ class LayerParser:
         """``Dense`` for ``layers.Dense`` (supported or not); None when not a Keras layer."""
         dotted = self.dotted(func)
         if dotted and dotted.startswith("keras.layers.") and dotted[13:14].isupper():
-            return dotted[13:]
+            return KERAS_ALIASES.get(dotted[13:], dotted[13:])
         return None
 
     def is_input(self, call: ast.expr) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass, field
 
-from dlcourse.convert.ir import Dim, LayerCall, ModelDef, Node, ShapeSym, Sym, Unsupported
+from dlcourse.convert.ir import DEFERRED, Dim, LayerCall, ModelDef, Node, ShapeSym, Sym, Unsupported
 from dlcourse.convert.layers.registry import ALIAS
 from dlcourse.convert.read.layer_calls import LayerParser, Syms
 from dlcourse.convert.report import Loc
@@ -21,6 +21,10 @@ class Found:
     stmts: list[ast.stmt]
     model: ModelDef | None = None
     error: Unsupported | None = None
+    replay: list[ast.stmt] = field(default_factory=list)
+    """``model.summary()`` calls after the last ``add``: converted once the model is known."""
+    early: list[ast.stmt] = field(default_factory=list)
+    """``model.summary()`` calls before a later ``add``: Keras shows a model still in progress."""
 
 
 @dataclass
@@ -34,6 +38,8 @@ class _Draft:
     layers: list[LayerCall] = field(default_factory=list)
     shape: tuple[Dim, ...] | None = None
     error: Unsupported | None = None
+    summaries: list[ast.stmt] = field(default_factory=list)
+    """``model.summary()`` calls met while the model is still built with ``add``."""
 
 
 @dataclass
@@ -63,6 +69,8 @@ class ModelFinder:
     # -- statements -----------------------------------------------------------------------
     def feed(self, stmt: ast.stmt) -> tuple[bool, list[Found]]:
         """Take ``stmt`` if it builds a model: (taken, the models it closes)."""
+        if isinstance(stmt, ast.Expr) and self._summary(stmt):
+            return True, []
         found = self._close_read(stmt)
         if isinstance(stmt, ast.Return) and isinstance(stmt.value, ast.Call):
             return self._returned(stmt, stmt.value, found)
@@ -147,6 +155,30 @@ class ModelFinder:
         except Unsupported as err:
             draft.error = err
 
+    def _summary(self, stmt: ast.Expr) -> bool:
+        """``model.summary()`` (or ``print(model.summary())``) while ``model`` is a draft: kept
+        for later, since ``add`` may still follow; True when taken."""
+        call = stmt.value
+        if (
+            isinstance(call, ast.Call)
+            and isinstance(call.func, ast.Name)
+            and call.func.id == "print"
+            and len(call.args) == 1
+        ):
+            call = call.args[0]
+        func = call.func if isinstance(call, ast.Call) else None
+        if not (isinstance(func, ast.Attribute) and func.attr == "summary"):
+            return False
+        draft = self.drafts.get(func.value.id) if isinstance(func.value, ast.Name) else None
+        if draft is None:
+            return False
+        draft.summaries.append(stmt)
+        return True
+
+    def close_read(self, stmt: ast.stmt) -> list[Found]:
+        """The drafts that ``stmt`` (a function or class definition) reads are complete."""
+        return self._close_read(stmt)
+
     def _method(self, stmt: ast.stmt, call: ast.Call) -> bool:
         func = call.func
         if not (isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name)):
@@ -171,17 +203,16 @@ class ModelFinder:
         if draft.error is None and draft.shape is None and draft.layers[0].kind == "Embedding":
             draft.shape = (None,)  # token ids of any length, as Keras allows
         if draft.error is None and draft.shape is None:
-            message = (
-                f"the model {var or 'returned here'} has no input shape: start it with "
-                "keras.Input(shape=...) (or give the first layer input_shape=...)"
-            )
-            draft.error = Unsupported(draft.stmts[0], message)
+            draft.shape = (ShapeSym(DEFERRED),)  # built on the first call: lazy modules
+        last = draft.stmts[-1].lineno
+        early = [s for s in draft.summaries if s.lineno < last]
+        replay = [s for s in draft.summaries if s.lineno > last]
         if draft.error is not None:
-            return Found(var, draft.stmts, error=draft.error)
+            return Found(var, draft.stmts, error=draft.error, replay=draft.summaries)
         nodes = [Node(layer, ["x"], "x") for layer in draft.layers]
         shape = runtime_rank(draft.shape, [layer.kind for layer in draft.layers])  # type: ignore[arg-type]
         model = ModelDef(var, "x", shape, nodes, "x", draft.loc, False, draft.syms.params)
-        return Found(var, draft.stmts, model=model)
+        return Found(var, draft.stmts, model=model, replay=replay, early=early)
 
     def _close_read(self, stmt: ast.stmt) -> list[Found]:
         """Drafts that ``stmt`` uses other than by ``.add``/``.build`` are complete."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ast
 
-KERAS_ROOTS = ("keras", "tensorflow", "tf_keras")
+KERAS_ROOTS = ("keras", "tensorflow", "tf_keras", "keras_hub", "keras_nlp", "keras_cv")
 
 _RENAMES = {
     "keras.models.Sequential": "keras.Sequential",

@@ -14,6 +14,12 @@ from dlcourse.convert.report import Loc
 from dlcourse.convert.write.compile_fit import callback_call, helper_call, pt_paths
 from dlcourse.convert.write.templates import CALLBACKS
 
+_KERAS2_METHODS = {
+    "fit_generator": "fit",
+    "evaluate_generator": "evaluate",
+    "predict_generator": "predict",
+}
+"""Keras 2's methods for generators: Keras 3's fit/evaluate/predict take generators too."""
 _KERAS_FIT_WORDS = {"epochs", "validation_split", "validation_data", "callbacks"}
 
 
@@ -110,9 +116,14 @@ class ExpressionRewriter(ast.NodeTransformer):
             self.cause = compiled_at
             message = f"{var}.{method}: {var}.compile() was not converted ({compiled_at})"
             raise Unsupported(call, message)
+        if method in _KERAS2_METHODS:
+            self.notes.append(
+                f"{var}.{method}() is Keras 2's name for {var}.{_KERAS2_METHODS[method]}()"
+            )
+            method = _KERAS2_METHODS[method]
         if method in ("fit", "evaluate", "predict"):
             return self._helper(method, helper_call(method, var, call))
-        if method == "summary" and not call.args and not call.keywords:
+        if method == "summary":  # line_length=, positions=, ...: layout only
             return self._helper(
                 "summary",
                 ast.Call(ast.Name("summary", ast.Load()), [ast.Name(var, ast.Load())], []),

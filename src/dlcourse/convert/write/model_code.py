@@ -6,7 +6,7 @@ import dataclasses
 import re
 from dataclasses import dataclass
 
-from dlcourse.convert.ir import ModelDef, Unsupported
+from dlcourse.convert.ir import DEFERRED, ModelDef, Unsupported
 from dlcourse.convert.layers.builder import Builder, Value, WeightSpec
 from dlcourse.convert.layers.registry import ALIAS, layer_defs
 from dlcourse.convert.report import Loc
@@ -125,9 +125,44 @@ def emit_model(model: ModelDef, class_name: str, factory: str) -> ModelPlan:
         b.target = output
         results.append(b.channels_last(b.values[output]))
     b.line(f"return {', '.join(r.var for r in results)}")
+    if model.input_shape and DEFERRED in str(model.input_shape[0]):
+        _deferred(b, model)
     code = _render(model, b, class_name, factory, results)
     check_class(code, class_name)  # only what the converter writes: never text from the input
     return ModelPlan(model, class_name, factory, code, b.weights, b.uses_functional)
+
+
+_LAZY = {
+    "Linear": "LazyLinear",
+    "Conv1d": "LazyConv1d",
+    "Conv2d": "LazyConv2d",
+    "Conv3d": "LazyConv3d",
+    "ConvTranspose2d": "LazyConvTranspose2d",
+    "BatchNorm1d": "LazyBatchNorm1d",
+    "BatchNorm2d": "LazyBatchNorm2d",
+    "BatchNorm3d": "LazyBatchNorm3d",
+}
+"""PyTorch's modules that take their input size from the first batch, as Keras's layers do."""
+
+
+def _deferred(b: Builder, model: ModelDef) -> None:
+    """A model with no input shape: modules whose input size Keras infers become lazy ones."""
+    for k, (code, note) in enumerate(b.init):
+        match = re.fullmatch(r"(self\.\w+ = nn\.)(\w+)\((.*)\)", code)
+        if not match or DEFERRED not in code:
+            continue
+        first, _, rest = match.group(3).partition(", ")
+        if match.group(2) in _LAZY and DEFERRED in first and DEFERRED not in rest:
+            b.init[k] = (f"{match.group(1)}{_LAZY[match.group(2)]}({rest})", note)
+    for code, note in [*b.init, *b.forward]:
+        if DEFERRED in code:
+            raise Unsupported(
+                None,
+                f"the model {model.var or 'returned here'} has no input shape, and "
+                f"{note or 'a layer'} needs it when built in PyTorch: start the model with "
+                "keras.Input(shape=...)",
+                model.loc,
+            )
 
 
 def _aligned(lines: list[tuple[str, str]], indent: str) -> list[str]:

@@ -79,3 +79,16 @@ def undefined_names(units: list[str]) -> dict[str, tuple[int, int]]:
             elif isinstance(node, ast.Global | ast.Nonlocal):
                 bound.update(node.names)
     return {name: where for name, where in reads.items() if name not in bound}
+
+
+def read_line(source: str, name: str) -> int | None:
+    """The line where ``source`` first reads ``name``, if it does."""
+    tree = _tree(source)
+    if tree is None:
+        return None
+    reads = [
+        node.lineno
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Name) and node.id == name and isinstance(node.ctx, ast.Load)
+    ]
+    return min(reads, default=None)

@@ -6,7 +6,7 @@ import copy
 
 import nbformat
 
-from dlcourse.convert.program import Converter, Result
+from dlcourse.convert.program import Result, convert_units
 from dlcourse.convert.read.units import parse_unit
 
 _HELPERS_INTRO = """### The training loop, written out
@@ -31,8 +31,11 @@ def convert_notebook(
 ) -> tuple[nbformat.NotebookNode, Result]:
     """The converted copy of ``nb`` and what the conversion did."""
     code = [(i, cell) for i, cell in enumerate(nb.cells) if cell.cell_type == "code"]
-    units = [parse_unit(f"cell {i + 1}", cell.source, origin, notebook=True) for i, cell in code]
-    result = Converter(units, origin, notebook=True).run()
+
+    def parse() -> list:
+        return [parse_unit(f"cell {i + 1}", cell.source, origin, notebook=True) for i, cell in code]
+
+    result = convert_units(parse, origin, notebook=True)
     out = copy.deepcopy(nb)
     minor = int(out.get("nbformat_minor", 5))
     for (i, _), source in zip(code, result.sources, strict=True):

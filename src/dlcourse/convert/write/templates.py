@@ -151,6 +151,23 @@ class History(dict):
     @property
     def history(self):
         return self
+
+    def __missing__(self, key):
+        """Keras 2's names for the same logs: "acc" for "accuracy", "mae" for ..."""
+        prefix = "val_" if key.startswith("val_") else ""
+        name = key.removeprefix(prefix)
+        for a, b in HISTORY_ALIASES:
+            other = b if name == a else a if name == b else None
+            if other is not None and prefix + other in self:
+                return self[prefix + other]
+        raise KeyError(key)
+
+
+HISTORY_ALIASES = [
+    ("acc", "accuracy"),
+    ("mae", "mean_absolute_error"),
+    ("mse", "mean_squared_error"),
+]
 '''
 
 _CALLBACK = '''
@@ -287,6 +304,9 @@ _SUMMARY = '''
 def summary(model):
     """Stands in for Keras's model.summary(): the modules and the number of parameters."""
     print(model)
+    if any(nn.parameter.is_lazy(p) for p in model.parameters()):
+        print("Total params: not known yet (lazy modules take their sizes from the first batch)")
+        return
     total = sum(p.numel() for p in model.parameters())
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     print(f"Total params: {total:,} (trainable: {trainable:,})")
@@ -484,7 +504,7 @@ def helpers_imports(names: set[str]) -> set[str]:
     """The imports the helpers ``names`` need."""
     wanted = _closure(names)
     imports = {"import torch"}
-    if wanted & {"compute_loss", "Meter"}:
+    if wanted & {"compute_loss", "Meter", "summary"}:
         imports.add("from torch import nn")
     if "Meter" in wanted:
         imports.add("import torch.nn.functional as F")

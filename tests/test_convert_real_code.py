@@ -1,0 +1,238 @@
+"""Keras code as people really write it (issue 27): one reproducer per defect.
+
+Each test is a minimal Keras snippet on which the converter of the second step failed; each
+converts here, and where it trains, the converted program is run.
+"""
+
+import os
+
+os.environ.setdefault("KERAS_BACKEND", "torch")
+
+import pytest
+
+from dlcourse.convert import convert_source
+
+HEAD = """\
+import numpy as np
+import tensorflow as tf
+from tensorflow import keras
+from tensorflow.keras import layers
+
+x = np.random.default_rng(0).normal(size=(32, 4)).astype("float32")
+y = (x[:, 0] > 0).astype("float32")
+"""
+
+DENSE = (
+    "model = keras.Sequential([keras.Input(shape=(4,)), layers.Dense(8, activation='relu'),\n"
+    "    layers.Dense(1, activation='sigmoid')])\n"
+)
+
+
+def run(text: str) -> dict:
+    namespace: dict = {}
+    exec(text, namespace)
+    return namespace
+
+
+def left(conversion) -> dict[int, str]:
+    """The report's root items: line -> message."""
+    return {issue.loc.line: issue.message for issue, _ in conversion.report.roots}
+
+
+# -- 1. never exit 1 on user code -----------------------------------------------------------------
+TRIGGERS = {
+    "one optimizer, two compiles": DENSE + "opt = keras.optimizers.RMSprop(learning_rate=1e-3)\n"
+    "model.compile(optimizer=opt, loss='binary_crossentropy')\n"
+    "model2 = keras.Sequential([keras.Input(shape=(4,)), layers.Dense(1, activation='sigmoid')])\n"
+    "model2.compile(optimizer=opt, loss='binary_crossentropy')\n"
+    "h = model2.fit(x, y, epochs=1, verbose=0)\n",
+    "tf.function": DENSE + "@tf.function\ndef f(a):\n    return model.predict(a)\nprint(f(x))\n",
+    "loss object outside compile": DENSE
+    + "loss_fn = keras.losses.BinaryCrossentropy()\nprint(loss_fn(y, model.predict(x)))\n",
+    "GradientTape": DENSE + "opt = keras.optimizers.SGD()\n"
+    "def step(a, b):\n"
+    "    with tf.GradientTape() as tape:\n"
+    "        loss = tf.reduce_mean((model(a) - b) ** 2)\n"
+    "    grads = tape.gradient(loss, model.trainable_weights)\n"
+    "    opt.apply_gradients(zip(grads, model.trainable_weights))\n"
+    "    return loss\n"
+    "for i in range(2):\n"
+    "    print(step(x, y))\n",
+}
+
+
+@pytest.mark.parametrize("name", TRIGGERS)
+def test_user_code_never_stops_the_conversion(name):
+    conversion = convert_source(HEAD + TRIGGERS[name], "t.py")
+    run(conversion.text)
+
+
+def test_a_gradient_tape_loop_is_reported_at_its_input_line_with_what_follows():
+    conversion = convert_source(HEAD + TRIGGERS["GradientTape"], "t.py")
+    roots = {issue.loc.line: (issue.message, places) for issue, places in conversion.report.roots}
+    message, places = roots[12]
+    assert "custom training step (tf.GradientTape) is not converted" in message
+    assert 18 in {p.line for p in places}  # the caller of the step, hollowed
+    assert "\n    # with tf.GradientTape() as tape:\n" in conversion.text
+
+
+def test_tf_function_is_dropped_and_the_function_kept():
+    conversion = convert_source(HEAD + TRIGGERS["tf.function"], "t.py")
+    assert not conversion.report.left, conversion.report.to_text()
+    assert "def f(a):" in conversion.text
+
+
+# -- 6. uses left live after their definitions are commented out ---------------------------------
+def test_an_augmented_assignment_follows_its_removed_definition():
+    source = HEAD + "t = tf.constant(x)\nt /= 255.\nprint(t)\n"
+    conversion = convert_source(source, "t.py")
+    roots = conversion.report.roots
+    assert len(roots) == 1 and {p.line for p in roots[0][1]} == {9, 10}
+    run(conversion.text)
+
+
+def test_callers_of_a_hollowed_function_are_commented_out():
+    source = HEAD + "def scale(a):\n    return tf.nn.relu(a) * 2\nout = scale(x)\nprint(out + 1)\n"
+    conversion = convert_source(source, "t.py")
+    ((issue, places),) = conversion.report.roots
+    assert issue.loc.line == 9 and {p.line for p in places} == {10, 11}
+    run(conversion.text)
+
+
+# -- 2. models with no input shape: PyTorch's lazy modules ----------------------------------------
+LAZY = {
+    "dense": ((5,), "layers.Dense(8, activation='relu'), layers.Dense(3)"),
+    "cnn": (
+        (9, 9, 2),
+        "layers.Conv2D(4, 3, activation='relu'), layers.BatchNormalization(), "
+        "layers.MaxPool2D(), layers.Flatten(), layers.Dense(3, activation='softmax')",
+    ),
+    "conv1d": ((12, 3), "layers.Conv1D(4, 3), layers.GlobalMaxPool1D(), layers.Dense(2)"),
+}
+
+
+@pytest.mark.parametrize("case", LAZY)
+def test_a_model_without_input_shape_matches_keras_after_its_first_batch(case, tmp_path):
+    import keras
+    import numpy as np
+    import torch
+
+    from dlcourse.convert import convert_weights, pick_model
+
+    shape, body = LAZY[case]
+    source = f"import keras\nfrom keras import layers\nmodel = keras.Sequential([{body}])\n"
+    namespace: dict = {}
+    exec(source, namespace)
+    keras_model = namespace["model"]
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(4, *shape)).astype("float32")
+    keras_model(x)  # Keras builds the model on its first call
+    keras_model.set_weights(
+        [
+            rng.uniform(0.5, 1.5, w.shape) if "variance" in w.path else rng.normal(0, 0.5, w.shape)
+            for w in keras_model.weights
+        ]
+    )
+    keras_model.save(tmp_path / "m.keras")
+    expected = keras.ops.convert_to_numpy(keras_model(x, training=False))
+
+    conversion = convert_source(source, "lazy.py")
+    assert not conversion.report.left, conversion.report.to_text()
+    assert "nn.Lazy" in conversion.text
+    model = run(conversion.text)["model"]
+    model(torch.from_numpy(x))  # the first batch gives the lazy modules their sizes
+    model.load_state_dict(convert_weights(pick_model(conversion, None), tmp_path / "m.keras"))
+    model.eval()
+    with torch.no_grad():
+        got = model(torch.from_numpy(x)).numpy()
+    assert np.abs(got - expected).max() <= 1e-5
+
+
+def test_a_model_without_input_shape_trains():
+    source = HEAD + (
+        "model = keras.Sequential([layers.Dense(16, activation='relu'), layers.Dense(1)])\n"
+        "model.compile(optimizer='adam', loss='mse', metrics=['mae'])\n"
+        "model.summary()\n"
+        "history = model.fit(x, y, epochs=5, verbose=0)\n"
+    )
+    conversion = convert_source(source, "t.py")
+    assert not conversion.report.left, conversion.report.to_text()
+    history = run(conversion.text)["history"]
+    assert history["loss"][-1] < history["loss"][0]
+
+
+def test_a_layer_that_needs_its_input_size_is_reported_not_guessed():
+    source = HEAD + "model = keras.Sequential([layers.LSTM(4), layers.Dense(1)])\n"
+    ((issue, _),) = convert_source(source, "t.py").report.roots
+    assert "has no input shape" in issue.message and "LSTM" in issue.message
+
+
+# -- 3. every layer alias Keras exports -----------------------------------------------------------
+def test_every_layer_alias_keras_exports_is_accepted():
+    import inspect
+
+    import keras
+
+    from dlcourse.convert.layers.registry import KERAS_ALIASES
+
+    exported = {
+        name: obj.__name__
+        for name, obj in vars(keras.layers).items()
+        if inspect.isclass(obj) and obj.__name__ != name and not name.startswith("_")
+    }
+    assert exported == KERAS_ALIASES
+
+
+@pytest.mark.parametrize("alias", ["MaxPool2D", "AvgPool2D", "GlobalAvgPool2D", "Convolution2D"])
+def test_layer_aliases_convert(alias):
+    call = {"Convolution2D": f"layers.{alias}(2, 3)"}.get(alias, f"layers.{alias}()")
+    source = HEAD + f"model = keras.Sequential([keras.Input((6, 6, 2)), {call}])\n"
+    conversion = convert_source(source, "t.py")
+    assert not conversion.report.left, conversion.report.to_text()
+
+
+# -- 7. add() after summary() ---------------------------------------------------------------------
+def test_add_after_summary_keeps_the_whole_model():
+    source = HEAD + (
+        "model = keras.Sequential()\n"
+        "model.add(keras.Input(shape=(4,)))\n"
+        "model.add(layers.Dense(8, activation='relu'))\n"
+        "model.summary()\n"
+        "model.add(layers.Dense(1, activation='sigmoid'))\n"
+        "model.summary(line_length=80)\n"
+        "model.compile(optimizer='rmsprop', loss='binary_crossentropy', metrics=['acc'])\n"
+        "history = model.fit(x, y, epochs=2, verbose=0)\n"
+        "print(history.history['val_acc'] if 'val_acc' in history.history else 0)\n"
+    )
+    conversion = convert_source(source, "t.py")
+    assert not conversion.report.left, conversion.report.to_text()
+    model = run(conversion.text)["model"]
+    assert sum(p.numel() for p in model.parameters()) == 4 * 8 + 8 + 8 + 1
+
+
+# -- 10. Keras 2 --------------------------------------------------------------------------------
+def test_keras2_history_keys_and_generator_methods():
+    source = (
+        HEAD
+        + DENSE
+        + (
+            "model.compile(optimizer='adam', loss='binary_crossentropy', metrics=['accuracy', 'mae'])\n"
+            "history = model.fit_generator(x, y, epochs=2, verbose=0, validation_data=(x, y))\n"
+            "print(history.history['acc'], history.history['val_acc'])\n"
+            "print(history.history['mean_absolute_error'])\n"
+            "print(model.evaluate_generator(x, y, verbose=0))\n"
+        )
+    )
+    conversion = convert_source(source, "t.py")
+    assert not conversion.report.left, conversion.report.to_text()
+    history = run(conversion.text)["history"]
+    assert history["acc"] == history["accuracy"] and history["val_acc"] == history["val_accuracy"]
+    assert history["mean_absolute_error"] == history["mae"]
+
+
+# -- 9. smaller gaps -------------------------------------------------------------------------------
+def test_keras_hub_is_dropped_and_reported():
+    source = HEAD + "import keras_hub\nbackbone = keras_hub.models.Backbone.from_preset('x')\n"
+    conversion = convert_source(source, "t.py")
+    assert [i.loc.line for i, _ in conversion.report.roots] == [9]
+    assert "\nimport keras_hub" not in conversion.text

@@ -216,7 +216,8 @@ def test_keras2_history_keys_and_generator_methods():
         HEAD
         + DENSE
         + (
-            "model.compile(optimizer='adam', loss='binary_crossentropy', metrics=['accuracy', 'mae'])\n"
+            "model.compile(optimizer='adam', loss='binary_crossentropy',\n"
+            "    metrics=['accuracy', 'mae'])\n"
             "history = model.fit_generator(x, y, epochs=2, verbose=0, validation_data=(x, y))\n"
             "print(history.history['acc'], history.history['val_acc'])\n"
             "print(history.history['mean_absolute_error'])\n"
@@ -236,3 +237,65 @@ def test_keras_hub_is_dropped_and_reported():
     conversion = convert_source(source, "t.py")
     assert [i.loc.line for i, _ in conversion.report.roots] == [9]
     assert "\nimport keras_hub" not in conversion.text
+
+
+# -- 4. losses by what the model outputs ---------------------------------------------------------
+@pytest.mark.parametrize(
+    ("loss", "last", "target"),
+    [
+        ("binary_crossentropy", "layers.Dense(1)", "binary"),
+        ("categorical_crossentropy", "layers.Dense(3, activation='softplus')", "onehot"),
+        ("sparse_categorical_crossentropy", "layers.Dense(3, activation='softplus')", "sparse"),
+    ],
+)
+def test_a_probability_loss_without_its_activation_clips_as_keras_and_trains(loss, last, target):
+    import keras
+    import numpy as np
+    import torch
+
+    labels = {
+        "binary": "y",
+        "onehot": "np.eye(3, dtype='float32')[(x[:, 1] > 0).astype(int) + (x[:, 2] > 0)]",
+        "sparse": "(x[:, 1] > 0).astype('int64') + (x[:, 2] > 0)",
+    }[target]
+    source = HEAD + (
+        f"t = {labels}\n"
+        "model = keras.Sequential([keras.Input((4,)), layers.Dense(8, activation='relu'),\n"
+        f"    {last}])\n"
+        f"model.compile(optimizer='adam', loss='{loss}')\n"
+        "history = model.fit(x, t, epochs=3, verbose=0)\n"
+    )
+    conversion = convert_source(source, "t.py")
+    assert not conversion.report.left, conversion.report.to_text()
+    namespace = run(conversion.text)
+    losses = namespace["history"]["loss"]
+    assert np.isfinite(losses).all() and losses[-1] < losses[0]
+    rng = np.random.default_rng(1)
+    output = rng.normal(0.3, 1.0, size=(16, 1 if target == "binary" else 3)).astype("float32")
+    if target != "binary":
+        output = np.abs(output)
+    t = namespace["t"][:16].reshape(16, -1) if target == "binary" else namespace["t"][:16]
+    expected = float(np.mean(keras.ops.convert_to_numpy(getattr(keras.losses, loss)(t, output))))
+    got = namespace["model"].loss_fn(
+        torch.from_numpy(output), torch.as_tensor(t, dtype=torch.float32)
+    )
+    assert abs(float(got) - expected) <= 1e-5
+
+
+# -- 5. Keras's input conventions in fit/predict/evaluate -----------------------------------------
+def test_one_dimensional_inputs_and_tables_are_taken_as_keras_takes_them():
+    source = HEAD + (
+        "import pandas as pd\n"
+        "v = x[:, 0]\n"
+        "model = keras.Sequential([keras.Input(shape=(1,)), layers.Dense(1)])\n"
+        "model.compile(optimizer='sgd', loss='mse')\n"
+        "history = model.fit(v, 2 * v, epochs=2, verbose=0)\n"
+        "p = model.predict(v)\n"
+        "q = model.predict(pd.DataFrame({'v': v}))\n"
+        "e = model.evaluate((v,), 2 * v, verbose=0)\n"
+    )
+    conversion = convert_source(source, "t.py")
+    assert not conversion.report.left, conversion.report.to_text()
+    namespace = run(conversion.text)
+    assert namespace["p"].shape == namespace["q"].shape == (32, 1)
+    assert namespace["e"] > 0

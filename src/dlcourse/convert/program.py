@@ -459,7 +459,7 @@ class Converter:
             self.recipes[name] = (self.recipes[name][0], True)
         for note in compiled.notes:
             self.report.note(self._loc(stmt, where), note)
-        self._use(where, set(), {"import torch", "from torch import nn"})
+        self._use(where, compiled.helpers, {"import torch", "from torch import nn"})
         self._set(stmt, self._keras_comment(stmt) + compiled.lines)
         return True
 

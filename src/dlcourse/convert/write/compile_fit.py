@@ -152,6 +152,8 @@ class Compiled:
     """Names of optimizer/loss variables used here (their Keras objects are replaced)."""
     dropped: list[tuple[ast.AST, str]] = field(default_factory=list)
     """Parts left out (an unsupported metric), with the reason: the rest is converted."""
+    helpers: set[str] = field(default_factory=set)
+    """Helpers the lines use (a loss written out for Keras's semantics)."""
 
 
 def _bind(call: ast.Call, params: tuple[str, ...], what: str) -> dict[str, ast.expr]:
@@ -291,17 +293,16 @@ class CompileConverter:
             return loss + "  # Keras: from_logits=True"
         wanted = "sigmoid" if kind == "bce" else "softmax"
         last = final_activation(model) if model else None
-        if kind == "bce" and last != "sigmoid":
+        if last != wanted:  # unknown model, or no final sigmoid/softmax: Keras clips
             self._fold(model, None, expr)
-            return "nn.BCELoss()  # the model outputs probabilities"
-        if model is None:
-            raise Unsupported(
-                expr,
-                f"compile: cannot tell which model {var} is, so its final softmax cannot be "
-                "folded into nn.CrossEntropyLoss",
+            helper = "ClippedBCELoss" if kind == "bce" else "ClippedCrossEntropyLoss"
+            result.helpers.add(helper)
+            result.notes.append(
+                f"{name} without from_logits=True on a model "
+                f"{'that does not end in ' + wanted if model else 'defined elsewhere'}: "
+                f"{helper} (written out with fit) clips the outputs as Keras does"
             )
-        if last != wanted:
-            raise Unsupported(expr, f"compile: {name} needs a model that ends in {wanted}")
+            return f"{helper}()  # Keras's clipping of outputs that are not a {wanted}"
         self._fold(model, wanted, expr)
         loss = "nn.CrossEntropyLoss()" if kind != "bce" else "nn.BCEWithLogitsLoss()"
         result.notes.append(

@@ -12,18 +12,24 @@ device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 _TO_TENSOR = '''
 def to_tensor(data):
-    """NumPy arrays (or tensors) as float32 tensors, as Keras accepts them."""
+    """Arrays, lists, pandas tables or tensors as float32 tensors, as Keras accepts them."""
+    if not isinstance(data, torch.Tensor):
+        data = np.asarray(data, dtype=np.float32)
     return torch.as_tensor(data, dtype=torch.float32)
 
 
 def to_tensors(x):
-    """A model's inputs as a list of tensors: one array, or a list of arrays (several inputs)."""
-    return [to_tensor(a) for a in (x if isinstance(x, (list, tuple)) else [x])]
+    """A model's inputs as a list of tensors: one array, or a list or tuple of arrays (several
+    inputs). Like Keras, a 1-D array of N values is taken as N samples of one feature: (N, 1)."""
+    tensors = [to_tensor(a) for a in (x if isinstance(x, (list, tuple)) else [x])]
+    return [t.unsqueeze(-1) if t.ndim == 1 else t for t in tensors]
 '''
 
 _LOSS = '''
 def compute_loss(model, output, target):
     """The compiled loss on outputs in Keras's layout: classes last, e.g. (N, C) or (N, H, W, C)."""
+    if getattr(model.loss_fn, "keras_targets", False):  # a loss written below for Keras
+        return model.loss_fn(output, target)
     if isinstance(model.loss_fn, nn.CrossEntropyLoss):
         if target.shape == output.shape:  # one-hot targets (categorical cross-entropy)
             return model.loss_fn(output.movedim(-1, 1), target.movedim(-1, 1))
@@ -44,7 +50,7 @@ def probabilities(model, output):
 
 def accuracy(model, output, target):
     """Keras's "accuracy": the right class (argmax), or the right side of 0.5 for binary losses."""
-    if isinstance(model.loss_fn, nn.CrossEntropyLoss):
+    if isinstance(model.loss_fn, nn.CrossEntropyLoss) or getattr(model.loss_fn, "classes", False):
         predicted = output.argmax(dim=-1)
         target = target.argmax(dim=-1) if target.shape == output.shape else target
         target = target.reshape(predicted.shape)
@@ -138,6 +144,33 @@ class Meter:
                 if name in EPOCH_METRICS:
                     logs[name] = EPOCH_METRICS[name](self.model, output, target).item()
         return {name: logs[name] for name in ["loss", *self.model.metric_names] if name in logs}
+'''
+
+_CLIPPED_BCE = '''
+class ClippedBCELoss(nn.Module):
+    """Keras's binary_crossentropy on a model without a final sigmoid (from_logits=False): Keras
+    clips the outputs to [1e-7, 1 - 1e-7] before the log, so outputs outside (0, 1) still train
+    (their gradient is zero while they stay outside). nn.BCELoss would stop on them."""
+
+    def forward(self, output, target):
+        target = target.reshape(output.shape).to(output.dtype)
+        return F.binary_cross_entropy(output.clamp(1e-7, 1 - 1e-7), target)
+'''
+
+_CLIPPED_CE = '''
+class ClippedCrossEntropyLoss(nn.Module):
+    """Keras's (sparse_)categorical_crossentropy on a model without a final softmax
+    (from_logits=False): Keras divides each output by its sum over the classes (last axis) and
+    clips it to [1e-7, 1 - 1e-7] before the log. Targets: one-hot, or class indices."""
+
+    keras_targets = True  # compute_loss passes the targets as Keras takes them
+    classes = True  # accuracy takes the argmax over the last axis
+
+    def forward(self, output, target):
+        p = (output / output.sum(dim=-1, keepdim=True)).clamp(1e-7, 1 - 1e-7)
+        if target.shape != output.shape:  # class indices: (N,), (N, 1), (N, H, W)...
+            target = F.one_hot(target.long().reshape(output.shape[:-1]), output.shape[-1])
+        return -(target * p.log()).sum(dim=-1).mean()
 '''
 
 _HISTORY = '''
@@ -464,6 +497,8 @@ _HELPERS: dict[str, tuple[str, tuple[str, ...]]] = {
     "to_tensor": (_TO_TENSOR, ()),
     "compute_loss": (_LOSS, ()),
     "Meter": (_METRICS, ()),
+    "ClippedBCELoss": (_CLIPPED_BCE, ()),
+    "ClippedCrossEntropyLoss": (_CLIPPED_CE, ()),
     "History": (_HISTORY, ()),
     "Callback": (_CALLBACK, ()),
     "evaluate": (_EVALUATE, ("device", "to_tensor", "compute_loss", "Meter")),
@@ -504,13 +539,14 @@ def helpers_imports(names: set[str]) -> set[str]:
     """The imports the helpers ``names`` need."""
     wanted = _closure(names)
     imports = {"import torch"}
-    if wanted & {"compute_loss", "Meter", "summary"}:
+    losses = {"ClippedBCELoss", "ClippedCrossEntropyLoss"}
+    if wanted & {"compute_loss", "Meter", "summary", *losses}:
         imports.add("from torch import nn")
-    if "Meter" in wanted:
+    if wanted & {"Meter", *losses}:
         imports.add("import torch.nn.functional as F")
     if wanted & {"evaluate", "predict"}:
         imports.add("from torch.utils.data import DataLoader, TensorDataset")
-    if wanted & {"to_categorical", "pad_sequences"}:
+    if wanted & {"to_categorical", "pad_sequences", "to_tensor"}:
         imports.add("import numpy as np")
     return imports
 

@@ -5,9 +5,11 @@
 Training steps (forward, backward, Adam) over 2,048 reviews of the Keras view (10,000
 words, last 256 tokens), for each batch size, one CPU thread, the LSTM of the text notebooks
 (embedding 64, hidden 64); the figure is scaled to minutes per epoch of 20,000 reviews.
-"packed" runs ``LSTMClassifier`` (``pack_padded_sequence``, max and mean of the outputs over
-the real tokens); "padded" feeds the padded ids straight to ``nn.LSTM``, which on a CPU runs
-oneDNN's fused kernel, and pools over all 256 positions. On a CPU the backward pass
+"packed" runs ``LSTMClassifier(packed=True)`` (``pack_padded_sequence``); "padded" runs
+``LSTMClassifier(packed=False)``: the padding moved to the end and the whole padded batch fed to
+``nn.LSTM``, which on a CPU runs oneDNN's fused kernel. Both take the max and the mean of the
+outputs over the real tokens, and give the same outputs (``tests/test_text_models.py``). On a
+CPU the backward pass
 of a packed LSTM slices its inputs once per time step and each slice's gradient is a zero tensor
 as large as the whole batch, so its cost per review grows with the batch size.
 """
@@ -23,14 +25,6 @@ from dlcourse.data import load_imdb
 from dlcourse.text_models import LSTMClassifier
 
 REVIEWS, EPOCH = 2048, 20_000
-
-
-class PaddedLSTM(LSTMClassifier):
-    """The same layers, fed the padded ids (padding in front) without packing."""
-
-    def encode(self, x: torch.Tensor) -> torch.Tensor:
-        outputs, _ = self.lstm(self.embedding(x))
-        return torch.cat([outputs.amax(dim=1), outputs.mean(dim=1)], dim=1)
 
 
 def minutes_per_epoch(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch: int) -> float:
@@ -52,9 +46,9 @@ def main() -> None:
     print(f"torch {torch.__version__}, 1 thread; minutes per epoch of {EPOCH:,} reviews")
     for batch in (32, 128, 512):
         row = []
-        for name, cls in (("packed", LSTMClassifier), ("padded", PaddedLSTM)):
+        for name, packed in (("packed", True), ("padded", False)):
             torch.manual_seed(0)
-            model = cls(10_000, dim=64, hidden=64)
+            model = LSTMClassifier(10_000, dim=64, hidden=64, packed=packed)
             row.append(f"{name} {minutes_per_epoch(model, x, y, batch):5.2f}")
         print(f"batch {batch:4d}: " + "   ".join(row), flush=True)
 

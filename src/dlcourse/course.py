@@ -209,10 +209,19 @@ COURSE: tuple[Notebook, ...] = (
     ),
     Notebook(
         "08_NLP_Text/00_text_classification_welcome.ipynb",
-        "Welcome to text classification: from a review to a prediction",
-        "Tokens, ids, vocabulary coverage, padding vs packing, Embedding-LSTM-Linear, inside look",
-        "IMDB reviews",
-        {"test_accuracy": ">= 0.86"},
+        "Text classification with a pretrained transformer, written out in PyTorch",
+        "WordPiece ids, attention vs SDPA, multi-head self-attention with a padding mask, the "
+        "BERT block, strict load of all-MiniLM-L6-v2, bf16 speed, a learning curve at 100/500/"
+        "2,000 reviews: frozen and fine-tuned MiniLM vs TF-IDF vs avgpool",
+        "IMDB reviews, all-MiniLM-L6-v2",
+        {
+            "minilm_readme_similarities_max_abs_diff": "<= 0.0001",
+            "learning_curve_points": ">= 12",
+            "frozen_logreg_test_accuracy_smallest_n": "> tfidf_logreg_test_accuracy_smallest_n",
+            "frozen_beats_tfidf_seeds_smallest_n": ">= 3",
+            "finetuned_test_accuracy_largest_n": ">= frozen_logreg_test_accuracy_largest_n",
+            "notebook_minutes": "<= 15",
+        },
     ),
     Notebook(
         "08_NLP_Text/01_text_classification_deployment.ipynb",

@@ -211,17 +211,16 @@ def test_add_after_summary_keeps_the_whole_model():
 
 
 # -- 10. Keras 2 --------------------------------------------------------------------------------
-def test_keras2_history_keys_and_generator_methods():
+def test_keras2_history_keys():
     source = (
         HEAD
         + DENSE
         + (
             "model.compile(optimizer='adam', loss='binary_crossentropy',\n"
             "    metrics=['accuracy', 'mae'])\n"
-            "history = model.fit_generator(x, y, epochs=2, verbose=0, validation_data=(x, y))\n"
+            "history = model.fit(x, y, epochs=2, verbose=0, validation_data=(x, y))\n"
             "print(history.history['acc'], history.history['val_acc'])\n"
             "print(history.history['mean_absolute_error'])\n"
-            "print(model.evaluate_generator(x, y, verbose=0))\n"
         )
     )
     conversion = convert_source(source, "t.py")
@@ -299,3 +298,27 @@ def test_one_dimensional_inputs_and_tables_are_taken_as_keras_takes_them():
     namespace = run(conversion.text)
     assert namespace["p"].shape == namespace["q"].shape == (32, 1)
     assert namespace["e"] > 0
+
+
+def test_keras2_fit_generator_draws_its_steps_from_a_generator():
+    source = (
+        HEAD
+        + DENSE
+        + (
+            "def batches(n):\n"
+            "    while True:\n"
+            "        for i in range(0, len(x), n):\n"
+            "            yield x[i:i + n], y[i:i + n]\n"
+            "model.compile(optimizer='adam', loss='binary_crossentropy', metrics=['acc'])\n"
+            "history = model.fit_generator(batches(8), 4, epochs=3, verbose=0,\n"
+            "    validation_data=batches(16), validation_steps=2, workers=2)\n"
+            "loss, acc = model.evaluate_generator(batches(8), steps=4)\n"
+            "p = model.predict_generator(batches(8), 2)\n"
+        )
+    )
+    conversion = convert_source(source, "t.py")
+    assert not conversion.report.left, conversion.report.to_text()
+    namespace = run(conversion.text)
+    history = namespace["history"]
+    assert len(history["val_acc"]) == 3 and history["loss"][-1] < history["loss"][0]
+    assert namespace["p"].shape == (16, 1)

@@ -99,14 +99,32 @@ _TORCH_DEFAULTS = {
 }
 
 _FIT = ("x", "y", "batch_size", "epochs", "verbose", "callbacks", "validation_split")
-_FIT_KEYWORDS = {*_FIT, "validation_data", "shuffle"}
+_FIT_KEYWORDS = {
+    *_FIT,
+    "validation_data",
+    "shuffle",
+    "initial_epoch",
+    "steps_per_epoch",
+    "validation_steps",
+}
 _EVALUATE = ("x", "y", "batch_size", "verbose")
 _PREDICT = ("x", "batch_size", "verbose")
 _METHODS = {
     "fit": (_FIT, _FIT_KEYWORDS),
-    "evaluate": (_EVALUATE, {*_EVALUATE, "return_dict"}),
-    "predict": (_PREDICT, set(_PREDICT)),
+    "evaluate": (_EVALUATE, {*_EVALUATE, "return_dict", "steps"}),
+    "predict": (_PREDICT, {*_PREDICT, "steps"}),
 }
+KERAS2_METHODS = {
+    "fit_generator": (
+        "fit",
+        ("x", "steps_per_epoch", "epochs", "verbose", "callbacks", "validation_data"),
+    ),
+    "evaluate_generator": ("evaluate", ("x", "steps")),
+    "predict_generator": ("predict", ("x", "steps")),
+}
+"""Keras 2's methods for generators: the method Keras 3 uses instead, and their positional
+arguments (Keras 3's fit/evaluate/predict take generators too)."""
+_QUEUE_WORDS = {"workers", "use_multiprocessing", "max_queue_size", "class_weight"}
 _CALLBACKS = {
     "EarlyStopping": (
         "monitor",
@@ -402,6 +420,23 @@ class CompileConverter:
                 ):
                     raise Unsupported(value, f"compile: {ast.unparse(item)} is not supported")
         return metric
+
+
+def keras2_call(method: str, var: str, call: ast.Call) -> tuple[str, ast.Call, list[str]]:
+    """``model.fit_generator(g, 10, ...)`` as ``model.fit(g, steps_per_epoch=10, ...)``: the new
+    method, the call with keyword arguments, and notes."""
+    new, positional = KERAS2_METHODS[method]
+    given = _bind(call, positional, f"{var}.{method}")
+    notes = [f"{var}.{method}() is Keras 2's name for {var}.{new}()"]
+    dropped = sorted(_QUEUE_WORDS & set(given))
+    if dropped:
+        notes.append(f"{var}.{method}: {', '.join(dropped)} dropped (no PyTorch counterpart)")
+    keywords = [
+        ast.keyword(name, value)
+        for name, value in given.items()
+        if name != "x" and name not in _QUEUE_WORDS
+    ]
+    return new, ast.Call(call.func, [given["x"]], keywords), notes
 
 
 def helper_call(method: str, var: str, call: ast.Call) -> ast.Call:

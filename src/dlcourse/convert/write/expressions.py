@@ -11,15 +11,15 @@ from dlcourse.convert.keras_datasets import NOTES as DATASET_NOTES
 from dlcourse.convert.keras_datasets import SUPPORTED as DATASETS
 from dlcourse.convert.read.names import Aliases
 from dlcourse.convert.report import Loc
-from dlcourse.convert.write.compile_fit import callback_call, helper_call, pt_paths
+from dlcourse.convert.write.compile_fit import (
+    KERAS2_METHODS,
+    callback_call,
+    helper_call,
+    keras2_call,
+    pt_paths,
+)
 from dlcourse.convert.write.templates import CALLBACKS
 
-_KERAS2_METHODS = {
-    "fit_generator": "fit",
-    "evaluate_generator": "evaluate",
-    "predict_generator": "predict",
-}
-"""Keras 2's methods for generators: Keras 3's fit/evaluate/predict take generators too."""
 _KERAS_FIT_WORDS = {"epochs", "validation_split", "validation_data", "callbacks"}
 
 
@@ -111,16 +111,14 @@ class ExpressionRewriter(ast.NodeTransformer):
         return call
 
     def _model_method(self, var: str, method: str, call: ast.Call) -> ast.AST:
+        if method in KERAS2_METHODS:
+            method, call, notes = keras2_call(method, var, call)
+            self.notes += notes
         compiled_at = self.uncompiled(var) if method in ("fit", "evaluate") else None
         if compiled_at is not None:
             self.cause = compiled_at
             message = f"{var}.{method}: {var}.compile() was not converted ({compiled_at})"
             raise Unsupported(call, message)
-        if method in _KERAS2_METHODS:
-            self.notes.append(
-                f"{var}.{method}() is Keras 2's name for {var}.{_KERAS2_METHODS[method]}()"
-            )
-            method = _KERAS2_METHODS[method]
         if method in ("fit", "evaluate", "predict"):
             return self._helper(method, helper_call(method, var, call))
         if method == "summary":  # line_length=, positions=, ...: layout only

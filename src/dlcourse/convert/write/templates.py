@@ -25,6 +25,30 @@ def to_tensors(x):
     return [t.unsqueeze(-1) if t.ndim == 1 else t for t in tensors]
 '''
 
+_BATCHES = '''
+class Batches:
+    """Batches from a generator of (x, y) pairs, as Keras 2's fit_generator takes them: each
+    pass over it draws `steps` batches (all of them when `steps` is None and it has a length)."""
+
+    def __init__(self, generator, steps=None):
+        self.source, self.generator = iter(generator), generator
+        self.steps = steps if steps is not None else len(generator)
+
+    def __len__(self):
+        return self.steps
+
+    def __iter__(self):
+        for _ in range(self.steps):
+            batch = next(self.source)
+            batch = batch if isinstance(batch, tuple) else (batch,)  # inputs only (predict)
+            yield (*to_tensors(batch[0]), *([to_tensor(batch[1])] if len(batch) > 1 else []))
+
+
+def is_generator(data):
+    """True for a generator of batches (or an iterator), False for arrays and lists of them."""
+    return hasattr(data, "__next__")
+'''
+
 _LOSS = '''
 def compute_loss(model, output, target):
     """The compiled loss on outputs in Keras's layout: classes last, e.g. (N, C) or (N, H, W, C)."""
@@ -236,15 +260,19 @@ class Callback:
 '''
 
 _FIT = '''
-def fit(model, x, y, batch_size=None, epochs=1, verbose=1, callbacks=(),
-        validation_split=0.0, validation_data=None, shuffle=True, initial_epoch=0):
+def fit(model, x, y=None, batch_size=None, epochs=1, verbose=1, callbacks=(),
+        validation_split=0.0, validation_data=None, shuffle=True, initial_epoch=0,
+        steps_per_epoch=None, validation_steps=None):
     """Keras's model.fit as a plain loop; returns the History (history.history["val_loss"])."""
-    xs, y = to_tensors(x), to_tensor(y)
-    if validation_split and validation_data is None:
-        split = int(len(y) * (1 - validation_split))  # Keras holds out the last samples
-        validation_data = ([a[split:] for a in xs], y[split:])
-        xs, y = [a[:split] for a in xs], y[:split]
-    loader = DataLoader(TensorDataset(*xs, y), batch_size=batch_size or 32, shuffle=shuffle)
+    if is_generator(x):  # batches of (x, y) from a generator (Keras 2's fit_generator)
+        loader = Batches(x, steps_per_epoch)
+    else:
+        xs, y = to_tensors(x), to_tensor(y)
+        if validation_split and validation_data is None:
+            split = int(len(y) * (1 - validation_split))  # Keras holds out the last samples
+            validation_data = ([a[split:] for a in xs], y[split:])
+            xs, y = [a[:split] for a in xs], y[:split]
+        loader = DataLoader(TensorDataset(*xs, y), batch_size=batch_size or 32, shuffle=shuffle)
     model.to(device)
     history = History()
     history.model = model
@@ -278,8 +306,10 @@ def fit(model, x, y, batch_size=None, epochs=1, verbose=1, callbacks=(),
                 callback.on_train_batch_end(step, {"loss": loss.item()})
         logs = meter.result()
         if validation_data is not None:
-            val_x, val_y = validation_data[0], validation_data[1]
-            val_logs = evaluate(model, val_x, val_y, batch_size, verbose=0, return_dict=True)
+            val_x, val_y = (validation_data, None) if is_generator(validation_data) else (
+                validation_data[0], validation_data[1])
+            val_logs = evaluate(model, val_x, val_y, batch_size, verbose=0, return_dict=True,
+                                steps=validation_steps)
             logs.update({f"val_{name}": value for name, value in val_logs.items()})
         history.epoch.append(epoch)
         for name, value in logs.items():
@@ -298,10 +328,14 @@ def fit(model, x, y, batch_size=None, epochs=1, verbose=1, callbacks=(),
 
 _EVALUATE = '''
 @torch.no_grad()
-def evaluate(model, x, y, batch_size=None, verbose=1, return_dict=False):
+def evaluate(model, x, y=None, batch_size=None, verbose=1, return_dict=False, steps=None):
     """Keras's model.evaluate: the loss then each metric, averaged over the samples."""
     model.to(device).eval()
-    loader = DataLoader(TensorDataset(*to_tensors(x), to_tensor(y)), batch_size=batch_size or 32)
+    if is_generator(x):  # batches of (x, y) from a generator
+        loader = Batches(x, steps)
+    else:
+        dataset = TensorDataset(*to_tensors(x), to_tensor(y))
+        loader = DataLoader(dataset, batch_size=batch_size or 32)
     meter = Meter(model)
     for *xb, yb in loader:
         xb, yb = [a.to(device) for a in xb], yb.to(device)
@@ -317,10 +351,13 @@ def evaluate(model, x, y, batch_size=None, verbose=1, return_dict=False):
 
 _PREDICT = '''
 @torch.no_grad()
-def predict(model, x, batch_size=None, verbose=0):
+def predict(model, x, batch_size=None, verbose=0, steps=None):
     """Keras's model.predict: the outputs as a NumPy array, with any folded activation applied."""
     model.to(device).eval()
-    loader = DataLoader(TensorDataset(*to_tensors(x)), batch_size=batch_size or 32)
+    if is_generator(x):  # batches from a generator: their inputs
+        loader = ([*xb][:1] for xb in Batches(x, steps))
+    else:
+        loader = DataLoader(TensorDataset(*to_tensors(x)), batch_size=batch_size or 32)
     outputs = [model(*[a.to(device) for a in xb]) for xb in loader]
     if isinstance(outputs[0], tuple):  # several outputs: one array each
         return [torch.cat(parts).cpu().numpy() for parts in zip(*outputs)]
@@ -495,15 +532,16 @@ def pad_sequences(sequences, maxlen=None, dtype="int32", padding="pre", truncati
 _HELPERS: dict[str, tuple[str, tuple[str, ...]]] = {
     "device": (_DEVICE, ()),
     "to_tensor": (_TO_TENSOR, ()),
+    "Batches": (_BATCHES, ("to_tensor",)),
     "compute_loss": (_LOSS, ()),
     "Meter": (_METRICS, ()),
     "ClippedBCELoss": (_CLIPPED_BCE, ()),
     "ClippedCrossEntropyLoss": (_CLIPPED_CE, ()),
     "History": (_HISTORY, ()),
     "Callback": (_CALLBACK, ()),
-    "evaluate": (_EVALUATE, ("device", "to_tensor", "compute_loss", "Meter")),
+    "evaluate": (_EVALUATE, ("device", "Batches", "compute_loss", "Meter")),
     "fit": (_FIT, ("evaluate", "History", "Callback")),
-    "predict": (_PREDICT, ("device", "to_tensor")),
+    "predict": (_PREDICT, ("device", "Batches")),
     "summary": (_SUMMARY, ()),
     "EarlyStopping": (_EARLY_STOPPING, ("Callback",)),
     "ModelCheckpoint": (_MODEL_CHECKPOINT, ("Callback",)),

@@ -8,7 +8,15 @@ import torch
 from data_fixtures import expect_imdb_counts, write_imdb
 
 import dlcourse.data.imdb as imdb_module
-from dlcourse.data import DatasetError, TextData, Vocab, load_imdb, multi_hot, tokenize
+from dlcourse.data import (
+    DatasetError,
+    TextData,
+    Vocab,
+    load_imdb,
+    load_imdb_texts,
+    multi_hot,
+    tokenize,
+)
 from dlcourse.data.text import pad_sequences
 
 REVIEWS = {
@@ -159,3 +167,15 @@ def test_a_cache_that_cannot_be_written_is_a_warning_and_the_data_loads(imdb_roo
     with pytest.warns(UserWarning, match="Could not write the IMDB token cache"):
         data = load_imdb(num_words=None, maxlen=20, root=imdb_root)
     assert len(data.x_train) == 4 and len(data.x_test) == 2
+
+
+def test_raw_texts_come_in_load_imdbs_row_order(imdb_root):
+    data = load_imdb(num_words=None, maxlen=50, root=imdb_root)
+    texts, labels = load_imdb_texts("train", root=imdb_root)
+    assert labels.tolist() == data.y_train.tolist()
+    assert [" ".join(tokenize(t)) for t in texts] == [data.vocab.decode(r) for r in data.x_train]
+    assert any("<br />" in t for t in texts)  # as written
+    texts, labels = load_imdb_texts("test", 1, root=imdb_root)
+    assert len(texts) == 1 and labels.tolist() == data.y_test[:1].tolist()
+    with pytest.raises(ValueError, match="split"):
+        load_imdb_texts("unsup", root=imdb_root)

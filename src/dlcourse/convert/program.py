@@ -318,7 +318,10 @@ class Converter:
         for header in headers:
             problem = self._problem(header, where.scope)
             if problem:
-                self._leave(stmt, problem[0], problem[1] + ": the whole block is left as it was")
+                block = (
+                    "" if "GradientTape" in problem[1] else ": the whole block is left as it was"
+                )
+                self._leave(stmt, problem[0], problem[1] + block)
                 return True
         return False
 
@@ -327,8 +330,9 @@ class Converter:
         use = self.aliases.first_use(expr)
         if use and use[1] == "tensorflow.GradientTape":
             return use[0], (
-                "a custom training step (tf.GradientTape) is not converted: in PyTorch, "
-                "write loss.backward() and optimizer.step()"
+                "a custom training step (tf.GradientTape) is not converted: in PyTorch, write "
+                "loss.backward() and optimizer.step() (the loop of 01_Basics/00); the block is "
+                "left as it was"
             )
         if use:
             return use[0], f"{use[1]} is not converted"

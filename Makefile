@@ -1,4 +1,5 @@
-# Two commands on a fresh machine: `make run` (the course, quick mode) and `make test`.
+# Two commands on a fresh machine: `make run` (the course, quick mode) and `make test`;
+# `make full` then `make site` publish the course (README, "Publishing").
 PYTHON ?= python3
 VENV ?= .venv
 MODE ?= quick
@@ -8,7 +9,7 @@ BIN := $(VENV)/bin
 # keeps a core busy (src/dlcourse/threads.py, RESULTS.md). A value already set is kept.
 export OMP_NUM_THREADS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); echo $$(( n > 1 ? n - 1 : 1 )))
 
-.PHONY: run site test lint format lab clean threads
+.PHONY: run full site test lint format lab clean threads
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -19,7 +20,11 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -e '.[dev,serve]'
-	touch $@ $(VENV)/.installed
+	touch $@ $(VENV)/.installed $(VENV)/.installed-site
+
+$(VENV)/.installed-site: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -e '.[site]'
+	touch $@
 
 $(VENV)/.installed-lab: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -e '.[lab]'
@@ -29,11 +34,15 @@ $(VENV)/.installed-lab: pyproject.toml | $(BIN)/python
 run: $(VENV)/.installed
 	$(BIN)/dlcourse run --all --$(MODE) --out $(OUT)
 
-## Execute every notebook in full mode and write a static site (index + HTML notebooks) to $(SITE).
+## Execute every notebook in full mode: executed notebooks, results.json, figures in build/full.
+full: $(VENV)/.installed
+	$(BIN)/dlcourse run --all --full --out build/full
+
+## Build the website from an existing run (RUN=build/course for a smoke run), executing nothing.
+RUN ?= build/full
 SITE ?= build/site
-site: $(VENV)/.installed
-	$(BIN)/dlcourse run --all --full --out $(SITE)
-	touch $(SITE)/.nojekyll
+site: $(VENV)/.installed $(VENV)/.installed-site
+	$(BIN)/dlcourse site --run $(RUN) --out $(SITE)
 
 ## Lint, format check, and the test suite (includes every notebook in quick mode).
 test: $(VENV)/.installed-dev

@@ -46,8 +46,8 @@ def required_metrics(entry: course.Notebook) -> set[str]:
 
 @pytest.mark.notebooks
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
-def test_notebook_runs_in_quick_mode(path, tmp_path):
-    (result,) = run_notebooks([path], quick=True, out=tmp_path, timeout=600)
+def test_notebook_runs_in_quick_mode(path, course_run):
+    (result,) = run_notebooks([path], quick=True, out=course_run, timeout=600)
     assert result.ok, f"{result.notebook} failed: {result.error}"
     entry = course.find(path)
     missing = required_metrics(entry) - set(result.metrics) if entry else set()

@@ -179,9 +179,14 @@ def test_progress_and_summary(runs):
 
 def test_quick_report_shows_targets_without_verdict(runs):
     index = runs.quick.index
-    assert '<a href="01_Basics/b_ok.html">Fixture that records metrics</a>' in index
+    thumb = '<img class="thumb" src="thumbs/01_Basics/b_ok.png" alt="" loading="lazy">'
+    assert f'<a href="01_Basics/b_ok.html">{thumb}Fixture that records metrics</a>' in index
+    assert (runs.out / "thumbs/01_Basics/b_ok.png").read_bytes().startswith(b"\x89PNG")
+    assert not (runs.out / "thumbs/01_Basics/a_fail.png").exists()  # it showed no image
+    machine = json.loads((runs.out / "run.json").read_text())
+    assert machine["torch"] and machine["python"] and machine["cores"]
     assert '<a href="01_Basics/a_fail.html">a_fail</a>' in index
-    assert "&gt;= 40" in index and ">quick run<" in index
+    assert "≥ 40" in index and ">quick run<" in index
     assert "&#10003; pass" not in index and "&#10007; fail" not in index
     rendering = (runs.out / "01_Basics/b_ok.html").read_text()
     assert "data:image/png;base64" in rendering
@@ -310,7 +315,7 @@ BOSTON = "PyTorch/01_Basics/02_boston_house_price_regression.ipynb"
 def test_index_judges_targets_in_full_mode_only(tmp_path, mode, metrics, verdict):
     page = render_index([result(BOSTON, mode=mode, metrics=metrics)], tmp_path)
     assert "Boston house prices" in page
-    assert "&lt;= 2.5 and &lt; linear_baseline_test_mae" in page
+    assert "≤ 2.5 and &lt; linear_baseline_test_mae" in page
     marks = ["&#10003; pass", "&#10007; fail", "cannot judge", ">quick run<"]
     assert [m for m in marks if m in page] == [verdict]
     assert "<a href" not in page  # no rendering in tmp_path to link to

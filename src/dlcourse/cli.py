@@ -1,5 +1,5 @@
-"""The ``dlcourse`` command: ``run`` (execute notebooks), ``data`` (datasets), ``convert``,
-``serve`` (the sentiment service)."""
+"""The ``dlcourse`` command: ``run`` (execute notebooks), ``site`` (the website of a run),
+``data`` (datasets), ``convert``, ``serve`` (the sentiment service)."""
 
 from __future__ import annotations
 
@@ -14,10 +14,12 @@ def build_parser() -> argparse.ArgumentParser:
     from dlcourse.data.cli import add_parser as add_data
     from dlcourse.runner.cli import add_parser as add_run
     from dlcourse.serve.cli import add_parser as add_serve
+    from dlcourse.website.cli import add_parser as add_site
 
     parser = argparse.ArgumentParser(prog="dlcourse", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     add_run(sub)
+    add_site(sub)
     add_data(sub)
     add_convert(sub)
     add_serve(sub)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -46,6 +46,39 @@ class Target:
         return f"{self.op} {bound}"
 
 
+_SIGNS = {">=": "≥", "<=": "≤", ">": ">", "<": "<"}
+
+
+def format_number(value: float | int) -> str:
+    """A number as a reader expects it: whole numbers with thousands commas (``3,263,937``),
+    others in four significant digits (``0.8712``)."""
+    if isinstance(value, float) and not value.is_integer():
+        return f"{value:.4g}"
+    return f"{int(value):,}" if abs(value) < 1e15 else f"{value:.4g}"
+
+
+def describe(goals: Sequence[Target]) -> str:
+    """Goals as the catalogue means them: ``>= 5 and <= 5`` is ``= 5``, ``>= 0.87`` is
+    ``≥ 0.87``, a bound naming a metric stays a name (``> ridge_val_r2``)."""
+    pair = {goal.op: goal.bound for goal in goals}
+    if len(goals) == 2 and pair.keys() == {">=", "<="} and pair[">="] == pair["<="]:
+        bound = pair[">="]
+        return f"= {format_number(bound) if isinstance(bound, float) else bound}"
+    return " and ".join(
+        f"{_SIGNS[g.op]} {format_number(g.bound) if isinstance(g.bound, float) else g.bound}"
+        for g in goals
+    )
+
+
+def judge(value: object, goals: Sequence[Target], metrics: Mapping[str, object]) -> str:
+    """``"pass"``, ``"fail"`` (a missing value fails) or ``"cannot judge"`` (a goal compares
+    with a metric that was not recorded)."""
+    checks = [goal.check(value, metrics) for goal in goals]
+    if value is None or False in checks:
+        return "fail"
+    return "cannot judge" if None in checks else "pass"
+
+
 @dataclass(frozen=True)
 class Notebook:
     """One course notebook, relative to the ``PyTorch/`` folder."""
@@ -55,6 +88,21 @@ class Notebook:
     summary: str
     dataset: str
     targets: Mapping[str, str] = field(default_factory=dict)
+    #: Which picture stands for the notebook on the website and in the run report: the index
+    #: of an image among the executed notebook's image outputs (0 is the first, -1 the last).
+    figure: int = 0
+    #: The metric shown on the notebook's card; the first target's metric when empty.
+    headline: str = ""
+
+    @property
+    def chapter(self) -> str:
+        """The chapter folder, like ``01_Basics``."""
+        return self.path.split("/", 1)[0]
+
+    @property
+    def headline_metric(self) -> str:
+        """The metric shown on the notebook's card."""
+        return self.headline or next(iter(self.targets), "")
 
     def parsed_targets(self) -> dict[str, list[Target]]:
         """Each metric's goals; ``"<= 2.5 and < other"`` gives two :class:`Target` objects."""
@@ -63,6 +111,18 @@ class Notebook:
             for name, text in self.targets.items()
         }
 
+
+#: Chapter folders and the titles the website gives them.
+CHAPTERS: dict[str, str] = {
+    "01_Basics": "Basics",
+    "02_Image_Classification": "Image classification",
+    "03_Advanced_CNN": "Advanced CNNs",
+    "04_Regularization": "Regularization",
+    "05_Transfer_Learning": "Transfer learning",
+    "06_Image_Segmentation": "Image segmentation",
+    "07_Time_Series": "Time series",
+    "08_NLP_Text": "Text (NLP)",
+}
 
 COURSE: tuple[Notebook, ...] = (
     Notebook(
@@ -76,6 +136,8 @@ COURSE: tuple[Notebook, ...] = (
             "mlp_test_accuracy": ">= 0.88",
             "cnn_test_accuracy": ">= 0.91",
         },
+        figure=5,
+        headline="cnn_test_accuracy",
     ),
     Notebook(
         "01_Basics/01_learn_sine_regression.ipynb",
@@ -83,6 +145,7 @@ COURSE: tuple[Notebook, ...] = (
         "Input scaling, honest validation splits, interpolation vs extrapolation",
         "synthetic sine",
         {"val_mse": "<= 0.001"},
+        figure=5,
     ),
     Notebook(
         "01_Basics/02_boston_house_price_regression.ipynb",
@@ -90,6 +153,7 @@ COURSE: tuple[Notebook, ...] = (
         "Scaling without leakage, early stopping, K-fold CV, a linear baseline",
         "Boston housing",
         {"test_mae": "<= 2.5 and < linear_baseline_test_mae"},
+        figure=3,
     ),
     Notebook(
         "02_Image_Classification/00_cifar10_classification.ipynb",
@@ -101,6 +165,7 @@ COURSE: tuple[Notebook, ...] = (
             "best_val_accuracy": ">= 0.87",
             "model1_params": ">= 3263937 and <= 3263937",
         },
+        figure=2,
     ),
     Notebook(
         "03_Advanced_CNN/00_densenet_architecture.ipynb",
@@ -114,6 +179,8 @@ COURSE: tuple[Notebook, ...] = (
             "pretrained_minus_scratch_min": "> 0",
             "notebook_minutes": "<= 15",
         },
+        figure=0,
+        headline="pretrained_val_accuracy",
     ),
     Notebook(
         "04_Regularization/00_cifar10_regularization.ipynb",
@@ -126,6 +193,8 @@ COURSE: tuple[Notebook, ...] = (
             "baseline_val_loss_rise": "> 0",
             "best_regularized_val_accuracy": ">= 0.75",
         },
+        figure=2,
+        headline="best_regularized_val_accuracy",
     ),
     Notebook(
         "04_Regularization/01_imdb_overfit_underfit.ipynb",
@@ -133,6 +202,7 @@ COURSE: tuple[Notebook, ...] = (
         "Small, baseline and big multi-hot networks, L2 and dropout, curves and best epochs",
         "IMDB reviews",
         {"test_accuracy_baseline": ">= 0.87", "val_loss_min_epoch_big": "<= 2"},
+        figure=0,
     ),
     Notebook(
         "05_Transfer_Learning/00_imagenet_transfer_learning.ipynb",
@@ -147,6 +217,8 @@ COURSE: tuple[Notebook, ...] = (
             "finetune_minus_scratch_min": "> 0",
             "notebook_minutes": "<= 15",
         },
+        figure=1,
+        headline="finetune_val_accuracy",
     ),
     Notebook(
         "05_Transfer_Learning/01_visualize_heat_maps.ipynb",
@@ -159,6 +231,7 @@ COURSE: tuple[Notebook, ...] = (
             "two_objects_separated": ">= 1",
             "notebook_minutes": "<= 15",
         },
+        figure=6,
     ),
     Notebook(
         "06_Image_Segmentation/00_cell_tissue_segmentation.ipynb",
@@ -170,6 +243,8 @@ COURSE: tuple[Notebook, ...] = (
             "val_pixel_accuracy": ">= 0.93",
             "val_membrane_dice": ">= 0.82 and > rf_baseline_membrane_dice",
         },
+        figure=4,
+        headline="val_membrane_dice",
     ),
     Notebook(
         "06_Image_Segmentation/01_mitosis_detection_brightfield.ipynb",
@@ -178,6 +253,7 @@ COURSE: tuple[Notebook, ...] = (
         "threshold baseline",
         "simulated brightfield frames",
         {"detection_f1": ">= 0.90", "threshold_baseline_f1": "<= 0.75"},
+        figure=3,
     ),
     Notebook(
         "06_Image_Segmentation/02_mitosis_detection_phase_contrast.ipynb",
@@ -185,6 +261,7 @@ COURSE: tuple[Notebook, ...] = (
         "Halo and shade-off, why a brightfield network fails here, fine-tuning it",
         "simulated phase-contrast frames",
         {"detection_f1": ">= 0.90", "threshold_baseline_f1": "<= 0.75"},
+        figure=4,
     ),
     Notebook(
         "06_Image_Segmentation/03_mitosis_xenopus_detection.ipynb",
@@ -192,6 +269,7 @@ COURSE: tuple[Notebook, ...] = (
         "Voronoi tissue with membrane and chromatin markers, z-projection, U-Net detection",
         "simulated Xenopus stacks",
         {"detection_f1": ">= 0.90", "threshold_baseline_f1": "<= 0.75"},
+        figure=3,
     ),
     Notebook(
         "07_Time_Series/00_time_series_training.ipynb",
@@ -199,6 +277,7 @@ COURSE: tuple[Notebook, ...] = (
         "Split by recording, normalisation, sliding windows, LSTM vs GRU vs ridge, checkpoint",
         "simulated imaging recordings (CSV)",
         {"val_r2": ">= 0.9 and > ridge_val_r2"},
+        figure=4,
     ),
     Notebook(
         "07_Time_Series/01_time_series_prediction.ipynb",
@@ -206,6 +285,7 @@ COURSE: tuple[Notebook, ...] = (
         "Load a checkpoint, predict whole recordings, an unseen period, multi-step forecasts",
         "simulated imaging recordings (CSV)",
         {"unseen_period_r2": ">= 0.85"},
+        figure=4,
     ),
     Notebook(
         "08_NLP_Text/00_text_classification_welcome.ipynb",
@@ -222,6 +302,7 @@ COURSE: tuple[Notebook, ...] = (
             "finetuned_test_accuracy_largest_n": ">= frozen_logreg_test_accuracy_largest_n",
             "notebook_minutes": "<= 15",
         },
+        figure=0,
     ),
     Notebook(
         "08_NLP_Text/01_text_classification_deployment.ipynb",
@@ -234,6 +315,8 @@ COURSE: tuple[Notebook, ...] = (
             "p50_latency_ms": "<= 10",
             "errors": "<= 0",
         },
+        figure=0,
+        headline="p50_latency_ms",
     ),
     Notebook(
         "08_NLP_Text/02_imdb_reviews_classification.ipynb",
@@ -248,6 +331,8 @@ COURSE: tuple[Notebook, ...] = (
             "best_test_accuracy": ">= 0.905 and >= tfidf_logreg_test_accuracy",
             "slowest_model_minutes": "<= 5",
         },
+        figure=2,
+        headline="best_test_accuracy",
     ),
 )
 

@@ -10,27 +10,34 @@ from urllib.parse import quote
 
 from dlcourse import course
 from dlcourse.atomic import atomic_file
-from dlcourse.course import Target
+from dlcourse.course import Target, format_number
+from dlcourse.runner.figures import thumbnail_relpath
 from dlcourse.runner.paths import output_relpath
 from dlcourse.runner.results import Metric, NotebookResult
 
 INDEX_FILE = "index.html"
 
 _STYLE = """
-body { font-family: system-ui, sans-serif; margin: 2rem; color: #222; }
-table { border-collapse: collapse; width: 100%; }
+body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 1200px;
+       padding: 0 1rem; color: #222; }
+table { border-collapse: collapse; width: 100%; table-layout: fixed; }
+col.nb { width: 34%; } col.status { width: 14%; } col.mode { width: 6%; }
+col.min { width: 7%; } col.device { width: 6%; } col.metrics { width: 33%; }
 th, td { border-bottom: 1px solid #ddd; padding: .45rem .6rem; text-align: left;
-         vertical-align: top; }
+         vertical-align: top; overflow-wrap: anywhere; }
 th { background: #f4f4f4; }
-td.num { text-align: right; white-space: nowrap; }
+td.num { text-align: right; }
+img.thumb { display: block; width: 100%; max-width: 220px; height: auto; margin-bottom: .3rem;
+            border: 1px solid #eee; }
 .path { color: #666; font-size: .85em; font-family: monospace; }
 .ok { color: #17702a; font-weight: 600; }
 .failed { color: #b00020; font-weight: 600; }
 .error { color: #b00020; font-family: monospace; font-size: .85em; margin-top: .3rem; }
 .warning { color: #8a5a00; font-family: monospace; font-size: .85em; margin-top: .3rem; }
+table.metrics { table-layout: auto; font-size: .9em; }
 table.metrics td { border: none; padding: .1rem .5rem .1rem 0; }
-.pass { color: #17702a; }
-.fail { color: #b00020; }
+.pass { color: #17702a; white-space: nowrap; }
+.fail { color: #b00020; white-space: nowrap; }
 .unjudged { color: #777; }
 """
 
@@ -69,6 +76,8 @@ Written {when} by
 <code>dlcourse run</code>. Targets are judged in full mode only; a quick run is a smoke test on
 small subsets, so its figures are shown next to the targets without a verdict.</p>
 <table>
+<colgroup><col class="nb"><col class="status"><col class="mode"><col class="min">
+<col class="device"><col class="metrics"></colgroup>
 <thead><tr><th>Notebook</th><th>Status</th><th>Mode</th><th>Minutes</th><th>Device</th>
 <th>Metrics (value, target)</th></tr></thead>
 <tbody>
@@ -84,8 +93,17 @@ def _row(result: NotebookResult, out: Path) -> str:
     entry = course.find(result.notebook)
     title = escape(entry.title if entry else PurePosixPath(result.notebook).stem)
     rendering = output_relpath(result.notebook).with_suffix(".html")
+    thumb = thumbnail_relpath(result.notebook)
+    picture = (
+        f'<img class="thumb" src="{escape(quote(thumb.as_posix()))}" alt="" loading="lazy">'
+        if (out / thumb).exists()
+        else ""
+    )
     if (out / rendering).exists():
-        title = f'<a href="{escape(quote(rendering.as_posix()))}">{title}</a>'
+        href = escape(quote(rendering.as_posix()))
+        title = f'<a href="{href}">{picture}{title}</a>'
+    else:
+        title = picture + title
     status = f'<span class="{"ok" if result.ok else "failed"}">{escape(result.status)}</span>'
     if result.error:
         status += f'<div class="error">{escape(result.error)}</div>'
@@ -109,7 +127,7 @@ def _metrics_table(result: NotebookResult, targets: Mapping[str, list[Target]]) 
         goals = targets.get(name, [])
         value = result.metrics.get(name)
         shown = "not recorded" if value is None else _format(value)
-        goal_text = " and ".join(str(goal) for goal in goals)
+        goal_text = course.describe(goals)
         lines.append(
             f"<tr><td>{escape(name)}</td><td>{escape(shown)}</td><td>{escape(goal_text)}</td>"
             f"<td>{_verdict(result, value, goals) if goals else ''}</td></tr>"
@@ -121,15 +139,17 @@ def _verdict(result: NotebookResult, value: Metric | None, goals: Sequence[Targe
     """A pass/fail mark in full mode (a missing metric fails); quick mode is not judged."""
     if result.mode != "full":
         return '<span class="unjudged">quick run</span>'
-    checks = [goal.check(value, result.metrics) for goal in goals]
-    if value is None or False in checks:
-        return '<span class="fail">&#10007; fail</span>'
-    if None in checks:
-        return '<span class="unjudged">? cannot judge</span>'
-    return '<span class="pass">&#10003; pass</span>'
+    return _MARKS[course.judge(value, goals, result.metrics)]
+
+
+_MARKS = {
+    "pass": '<span class="pass">&#10003; pass</span>',
+    "fail": '<span class="fail">&#10007; fail</span>',
+    "cannot judge": '<span class="unjudged">? cannot judge</span>',
+}
 
 
 def _format(value: Metric) -> str:
-    if isinstance(value, float):
-        return f"{value:.4g}" if abs(value) < 1e4 else f"{value:,.0f}"
-    return str(value)
+    if isinstance(value, float) and abs(value) >= 1e4:
+        return f"{value:,.0f}"
+    return format_number(value) if isinstance(value, int | float) else str(value)

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import platform
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 
 from dlcourse.atomic import atomic_file
@@ -78,3 +81,49 @@ def save_results(results: Iterable[NotebookResult], path: Path) -> None:
     text = json.dumps([r.to_json() for r in results], indent=2) + "\n"
     with atomic_file(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
+
+
+def machine_info(device: str) -> dict[str, str]:
+    """What a run ran on and with: the time it was written, processor, cores, OS, device, and
+    the versions of Python, torch and dlcourse (``run.json``, shown by the website)."""
+    import torch
+
+    import dlcourse
+
+    return {
+        "written": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "processor": _processor(),
+        "cores": str(os.cpu_count() or "?"),
+        "os": platform.platform(terse=True),
+        "device": device,
+        "threads": os.environ.get("OMP_NUM_THREADS", "default"),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "dlcourse": dlcourse.__version__,
+    }
+
+
+def _processor() -> str:
+    """The CPU's model name (from ``/proc/cpuinfo`` on Linux), else what ``platform`` says."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
+            if line.startswith("model name"):
+                return line.partition(":")[2].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "unknown"
+
+
+def save_machine_info(info: Mapping[str, str], path: Path) -> None:
+    """Write ``run.json`` atomically."""
+    with atomic_file(path) as tmp:
+        tmp.write_text(json.dumps(dict(info), indent=2) + "\n", encoding="utf-8")
+
+
+def load_machine_info(path: Path) -> dict[str, str]:
+    """``run.json`` as written by :func:`save_machine_info`; empty when missing or unreadable."""
+    try:
+        data = json.loads(path.read_text("utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}

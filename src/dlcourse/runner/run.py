@@ -9,17 +9,27 @@ from collections.abc import Iterable, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
+from dlcourse import course
 from dlcourse.config import get_device
 from dlcourse.runner.errors import RunnerError
 from dlcourse.runner.execute import Execution, execute_notebook
+from dlcourse.runner.figures import save_thumbnail, thumbnail_relpath
 from dlcourse.runner.lock import LOCK_FILE, out_lock
 from dlcourse.runner.outputs import DEFAULT_MAX_OUTPUT_MB
 from dlcourse.runner.paths import display_name, output_relpath
 from dlcourse.runner.render import save_executed
 from dlcourse.runner.report_html import INDEX_FILE, write_index
-from dlcourse.runner.results import NotebookResult, load_results, merge_results, save_results
+from dlcourse.runner.results import (
+    NotebookResult,
+    load_results,
+    machine_info,
+    merge_results,
+    save_machine_info,
+    save_results,
+)
 
 RESULTS_FILE = "results.json"
+RUN_FILE = "run.json"
 _LABELS = {"interrupted": "INTERRUPTED", "timeout": "TIMEOUT"}
 
 
@@ -80,11 +90,11 @@ def run_notebooks(
                 if result.error:
                     label = _LABELS.get(result.status, "FAILED")
                     print(f"{label} {name}: {result.error}", file=sys.stderr, flush=True)
-                _write_report(merge_results(earlier, done), out)
+                _write_report(merge_results(earlier, done), out, device)
                 if result.status == "interrupted":
                     break
         except KeyboardInterrupt:
-            _write_report(merge_results(earlier, done), out)
+            _write_report(merge_results(earlier, done), out, device)
             raise
     return done
 
@@ -113,6 +123,10 @@ def _record(
     """Save the executed notebook (when it could be read) and make its record."""
     if run.notebook is not None:
         save_executed(run.notebook, path, out / output_relpath(name))
+        entry = course.find(name)
+        thumb = out / thumbnail_relpath(name)
+        if not save_thumbnail(run.notebook, entry.figure if entry else 0, thumb):
+            thumb.unlink(missing_ok=True)  # an earlier run's picture would not be this run's
     if run.interrupted:
         status = "interrupted"
     elif run.timed_out:
@@ -131,15 +145,16 @@ def _record(
     )
 
 
-def _write_report(results: list[NotebookResult], out: Path) -> None:
+def _write_report(results: list[NotebookResult], out: Path, device: str) -> None:
     save_results(results, out / RESULTS_FILE)
+    save_machine_info(machine_info(device), out / RUN_FILE)
     write_index(results, out)
 
 
 def _check_inputs_kept(notebooks: list[Path], names: list[str], out: Path) -> None:
     """Refuse an ``out`` where a file of the report (an executed copy, its rendering,
     ``results.json``, ``index.html``, the lock) would be written over a notebook being run."""
-    targets = [out / RESULTS_FILE, out / INDEX_FILE, out / LOCK_FILE]
+    targets = [out / RESULTS_FILE, out / RUN_FILE, out / INDEX_FILE, out / LOCK_FILE]
     for name in names:
         copy = out / output_relpath(name)
         targets += [copy, copy.with_suffix(".html")]

@@ -59,7 +59,7 @@ def run_dir(course_run: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     small run made here."""
     results = course_run / "results.json"
     done = {r.notebook for r in load_results(results)} if results.is_file() else set()
-    if len(done) >= len(course.COURSE):
+    if sum(course.find(name) is not None for name in done) == len(course.COURSE):
         return course_run
     if os.environ.get("DLCOURSE_SITE_RUN"):
         return Path(os.environ["DLCOURSE_SITE_RUN"])

@@ -303,6 +303,7 @@ COURSE: tuple[Notebook, ...] = (
             "notebook_minutes": "<= 15",
         },
         figure=0,
+        headline="finetuned_test_accuracy_largest_n",
     ),
     Notebook(
         "08_NLP_Text/01_text_classification_deployment.ipynb",

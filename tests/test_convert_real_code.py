@@ -322,3 +322,27 @@ def test_keras2_fit_generator_draws_its_steps_from_a_generator():
     history = namespace["history"]
     assert len(history["val_acc"]) == 3 and history["loss"][-1] < history["loss"][0]
     assert namespace["p"].shape == (16, 1)
+
+
+# -- 8. a model passed as an argument; the program's own predict ---------------------------------
+def test_predict_on_a_model_passed_in_and_a_users_own_predict():
+    source = (
+        HEAD
+        + DENSE
+        + (
+            "model.compile(optimizer='adam', loss='binary_crossentropy', metrics=['accuracy'])\n"
+            "def predict(m, data):\n"
+            "    return (m.predict(data, verbose=0) > 0.5).astype(int)\n"
+            "def report(net, data, labels):\n"
+            "    net.summary()\n"
+            "    return net.evaluate(data, labels, verbose=0)\n"
+            "history = model.fit(x, y, epochs=1, verbose=0)\n"
+            "labels = predict(model, x)\n"
+            "loss, accuracy = report(model, x, y)\n"
+        )
+    )
+    conversion = convert_source(source, "t.py")
+    assert not conversion.report.left, conversion.report.to_text()
+    assert "def model_predict(model, x" in conversion.text
+    namespace = run(conversion.text)
+    assert namespace["labels"].shape == (32, 1) and 0 <= namespace["accuracy"] <= 1

@@ -27,7 +27,13 @@ from dlcourse.convert.write.edits import Edits
 from dlcourse.convert.write.expressions import ExpressionRewriter
 from dlcourse.convert.write.model_code import ModelPlan, emit_model
 from dlcourse.convert.write.names_check import undefined_names
-from dlcourse.convert.write.templates import CALLBACKS, helpers_code, helpers_imports, import_block
+from dlcourse.convert.write.templates import (
+    CALLBACKS,
+    helper_globals,
+    helpers_code,
+    helpers_imports,
+    import_block,
+)
 
 _COMPOUND = (ast.If, ast.For, ast.AsyncFor, ast.While, ast.With, ast.AsyncWith, ast.Try)
 
@@ -176,6 +182,13 @@ class Converter:
             if isinstance(n, ast.Name | ast.FunctionDef | ast.ClassDef)
         }
         self.np_imported = False
+        own = _user_bound(units)
+        self.renamed = {
+            name: _free(f"model_{name}", own) for name in sorted(helper_globals() & own)
+        }
+        """Helpers whose name the program binds itself (its own ``def predict``): renamed."""
+        self.model_params = _model_params(units)
+        """(function, parameter) pairs that receive a model at some call (``show(model)``)."""
 
     # -- driver -------------------------------------------------------------------------------
     def run(self) -> Result:
@@ -217,6 +230,9 @@ class Converter:
                 return
             inner = self._scope(scope, stmt.name)
             inner.local = _local_names(stmt)
+            for param in _params(stmt):
+                if (stmt.name, param) in self.model_params:
+                    inner.models[param] = None  # a model, defined where the call passes it
             for child in stmt.body:
                 self._statement(child, _Where(where.unit, where.top, stmt.body, inner))
             self._end_scope(inner)
@@ -378,6 +394,7 @@ class Converter:
             lambda var: scope.model(var)[0],
             self.history,
             lambda var: self.uncompiled.get(var) if scope.model(var)[0] else None,
+            self.renamed,
         )
         try:
             new = rewriter.visit(pruned)
@@ -684,7 +701,13 @@ class Converter:
         self.edits.replace(stmt, lines)
 
     def _result(self) -> Result:
-        helpers = helpers_code(self.helpers) if self.helpers else None
+        helpers = helpers_code(self.helpers, self.renamed) if self.helpers else None
+        for old, new in self.renamed.items():
+            if helpers and re.search(rf"\b{new}\b", helpers):
+                self.report.note(
+                    Loc(self.origin, 1),
+                    f"the program defines {old} itself: the helper of that name is {new}",
+                )
         if self.imports_at is None and self.imports:
             first = next(
                 (
@@ -713,6 +736,76 @@ class Converter:
         sources = [self.edits.render(u) for u in range(len(self.units))]
         helpers_out = helpers if self.notebook else None
         return Result(sources, helpers_out, before, self.report, self.plans)
+
+
+def _user_bound(units: list[Unit]) -> set[str]:
+    """Every name the program binds: assigned, defined, imported, a parameter."""
+    names: set[str] = set()
+    for unit in units:
+        for node in ast.walk(unit.tree) if unit.tree else ():
+            if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
+                names.add(node.id)
+            elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                names.add(node.name)
+            elif isinstance(node, ast.arg):
+                names.add(node.arg)
+            elif isinstance(node, ast.Import):
+                kept = [a for a in node.names if not is_keras_module(a.name)]
+                names |= {(a.asname or a.name).split(".")[0] for a in kept}
+            elif isinstance(node, ast.ImportFrom) and not is_keras_module(node.module or ""):
+                names |= {a.asname or a.name for a in node.names}
+    return names
+
+
+def _free(name: str, taken: set[str]) -> str:
+    while name in taken:
+        name += "_"
+    return name
+
+
+def _params(func: ast.FunctionDef | ast.AsyncFunctionDef) -> list[str]:
+    args = func.args
+    return [a.arg for a in [*args.posonlyargs, *args.args, *args.kwonlyargs]]
+
+
+_MODEL_METHODS = frozenset({"compile", "fit", "evaluate", "predict", "summary"})
+
+
+def _model_params(units: list[Unit]) -> set[tuple[str, str]]:
+    """(function, parameter) pairs where some call of the function passes a model: a name the
+    program calls ``.compile``/``.fit``/``.predict``... on (``show(model, x)``)."""
+    trees = [u.tree for u in units if u.tree]
+    models = {
+        node.func.value.id
+        for tree in trees
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr in _MODEL_METHODS
+        and isinstance(node.func.value, ast.Name)
+    }
+    functions = {
+        node.name: _params(node)
+        for tree in trees
+        for node in tree.body
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+    }
+    pairs = set()
+    for tree in trees:
+        for node in ast.walk(tree):
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)):
+                continue
+            params = functions.get(node.func.id)
+            if params is None:
+                continue
+            for param, arg in zip(params, node.args, strict=False):
+                if isinstance(arg, ast.Name) and arg.id in models:
+                    pairs.add((node.func.id, param))
+            for keyword in node.keywords:
+                value = keyword.value
+                if keyword.arg and isinstance(value, ast.Name) and value.id in models:
+                    pairs.add((node.func.id, keyword.arg))
+    return pairs
 
 
 def _defaults(func: ast.FunctionDef | ast.AsyncFunctionDef) -> list[ast.expr]:

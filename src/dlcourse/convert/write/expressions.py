@@ -40,7 +40,10 @@ class ExpressionRewriter(ast.NodeTransformer):
         is_model: Callable[[str], bool],
         history: set[str],
         uncompiled: Callable[[str], Loc | None] = lambda var: None,
+        renamed: dict[str, str] | None = None,
     ):
+        self.renamed = renamed or {}
+        """Helpers renamed because the program defines their name itself (its own predict)."""
         self.aliases, self.is_model, self.history = aliases, is_model, history
         self.uncompiled = uncompiled
         self.cause: Loc | None = None
@@ -107,6 +110,8 @@ class ExpressionRewriter(ast.NodeTransformer):
     def _helper(self, name: str, call: ast.Call) -> ast.Call:
         self.changed = True
         self.helpers.add(name)
+        if isinstance(call.func, ast.Name):
+            call.func.id = self.renamed.get(call.func.id, call.func.id)
         call.func.converted = True  # type: ignore[attr-defined]  # a helper, even if Keras's name
         return call
 

@@ -6,6 +6,9 @@ in full, so that the training loop is there to read and change.
 
 from __future__ import annotations
 
+import ast
+import re
+
 _DEVICE = """
 device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
 """
@@ -564,10 +567,23 @@ def _closure(names: set[str]) -> set[str]:
     return result
 
 
-def helpers_code(names: set[str]) -> str:
-    """The code of the helpers ``names`` and of those they use, in a fixed order."""
+def helper_globals() -> set[str]:
+    """Every global name the helpers define (functions, classes, tables)."""
+    tree = ast.parse("\n".join(code for code, _ in _HELPERS.values()))
+    names = {n.name for n in tree.body if isinstance(n, ast.FunctionDef | ast.ClassDef)}
+    for node in tree.body:
+        if isinstance(node, ast.Assign):
+            names |= {t.id for t in node.targets if isinstance(t, ast.Name)}
+    return names
+
+
+def helpers_code(names: set[str], renamed: dict[str, str] | None = None) -> str:
+    """The code of the helpers ``names`` and of those they use, in a fixed order; ``renamed``:
+    helper globals renamed because the program itself defines a name they use."""
     wanted = _closure(names)
     blocks = [code.strip("\n") for name, (code, _) in _HELPERS.items() if name in wanted]
+    for old, new in (renamed or {}).items():
+        blocks = [re.sub(rf"(?<![.\w\"']){old}\b(?![\"'])", new, block) for block in blocks]
     header = "# Training helpers written by `dlcourse convert`: Keras's fit/evaluate/predict as\n"
     header += "# plain PyTorch code. Read them, then change them as you like."
     return header + "\n\n\n" + "\n\n\n".join(blocks) + "\n"

@@ -346,3 +346,39 @@ def test_predict_on_a_model_passed_in_and_a_users_own_predict():
     assert "def model_predict(model, x" in conversion.text
     namespace = run(conversion.text)
     assert namespace["labels"].shape == (32, 1) and 0 <= namespace["accuracy"] <= 1
+
+
+def test_a_computed_layer_name_is_only_a_label():
+    source = HEAD + (
+        "i = 3\n"
+        "model = keras.Sequential([keras.Input((4,)), layers.Dense(2, name=f'dense_{i}'),\n"
+        "    layers.Dense(1, name='out_' + str(i))])\n"
+    )
+    conversion = convert_source(source, "t.py")
+    assert not conversion.report.left, conversion.report.to_text()
+    assert "self.dense = nn.Linear(4, 2)" in conversion.text
+
+
+def test_metric_functions_and_summary_layout_arguments():
+    source = (
+        HEAD
+        + DENSE
+        + (
+            "model.compile(optimizer='adam', loss='binary_crossentropy',\n"
+            "    metrics=[keras.metrics.binary_accuracy, tf.keras.metrics.mae])\n"
+            "model.summary(line_length=80)\n"
+            "history = model.fit(x, y, epochs=1, verbose=0)\n"
+        )
+    )
+    conversion = convert_source(source, "t.py")
+    assert not conversion.report.left, conversion.report.to_text()
+    assert set(run(conversion.text)["history"]) == {"loss", "binary_accuracy", "mae"}
+
+
+def test_one_report_item_per_cause_across_layers():
+    reg = "kernel_regularizer=keras.regularizers.l2(0.01)"
+    layers_ = ", ".join(f"layers.Dense(4, {reg})" for _ in range(5))
+    source = HEAD + f"model = keras.Sequential([keras.Input((4,)), {layers_}])\n"
+    text = convert_source(source, "t.py").report.to_text()
+    assert text.count("kernel_regularizer") == 1, text
+    assert "1 not converted" in text

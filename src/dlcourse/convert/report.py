@@ -99,24 +99,48 @@ class Report:
         """The notes on converted constructs."""
         return sorted((i for i in self.issues if i.converted), key=lambda i: i.loc)
 
+    def _grouped_roots(self) -> list[tuple[Issue, list[Loc], str]]:
+        """The roots; those of one message with nothing following them make one item."""
+        result: list[tuple[Issue, list[Loc], str]] = []
+        first: dict[str, int] = {}
+        for issue, places in self.roots:
+            k = first.get(issue.message)
+            if k is not None and not places:
+                result[k][1].append(issue.loc)
+                continue
+            if not places:
+                first[issue.message] = len(result)
+            result.append((issue, list(places), "" if places else "also"))
+        return result
+
+    def _grouped_notes(self) -> list[tuple[Issue, list[Loc]]]:
+        """One line per note message, with every other place it applies to."""
+        grouped: dict[str, tuple[Issue, list[Loc]]] = {}
+        for issue in self.notes:
+            if issue.message in grouped:
+                grouped[issue.message][1].append(issue.loc)
+            else:
+                grouped[issue.message] = (issue, [])
+        return list(grouped.values())
+
     def to_text(self) -> str:
         """The report as plain text, for the terminal and for a ``.py`` output."""
-        roots = self.roots
-        lines = [f"Conversion report: {len(roots)} not converted, {len(self.notes)} notes."]
+        roots, notes = self._grouped_roots(), self._grouped_notes()
+        lines = [f"Conversion report: {len(roots)} not converted, {len(notes)} notes."]
         if roots:
             lines.append(
                 "Not converted (port by hand; code that could not be converted is commented out):"
             )
-            lines += [f"  - {_item(i, places)}" for i, places in roots]
-        if self.notes:
+            lines += [f"  - {_item(i, places, also)}" for i, places, also in roots]
+        if notes:
             lines.append("Notes on what was converted:")
-            lines += [f"  - {i.loc}: {i.message}" for i in self.notes]
+            lines += [f"  - {_item(i, places, 'also')}" for i, places in notes]
         return "\n".join(lines)
 
     def to_markdown(self) -> str:
         """The report as the last markdown cell of a converted notebook."""
         parts = ["## Conversion report (`dlcourse convert`)", ""]
-        roots = self.roots
+        roots, notes = self._grouped_roots(), self._grouped_notes()
         if not self.keras_found:
             parts.append("This notebook uses no Keras: nothing was converted.")
         elif roots:
@@ -125,20 +149,21 @@ class Report:
                 "left in place, commented out):",
                 "",
             ]
-            parts += [f"- {_item(i, places)}" for i, places in roots]
+            parts += [f"- {_item(i, places, also)}" for i, places, also in roots]
         else:
             parts.append("Every Keras construct in this notebook was converted.")
-        if self.notes:
+        if notes:
             parts += ["", "**Notes on what was converted:**", ""]
-            parts += [f"- {i.loc}: {i.message}" for i in self.notes]
+            parts += [f"- {_item(i, places, 'also')}" for i, places in notes]
         return "\n".join(parts)
 
 
-def _item(issue: Issue, places: list[Loc]) -> str:
-    """One report line: where, what, and the other places that follow from the same cause."""
+def _item(issue: Issue, places: list[Loc], also: str = "") -> str:
+    """One report line: where, what, and the other places that follow from the same cause
+    (``also``: the same message at other places)."""
     text = f"{issue.loc}: {issue.message}"
     if places:
         same = all(p.unit == issue.loc.unit for p in places)
         where = ", ".join(f"line {p.line}" if same else str(p) for p in places)
-        text += f"; also commented out for this reason: {where}"
+        text += f"; also at: {where}" if also else f"; also commented out for this reason: {where}"
     return " ".join(text.split())

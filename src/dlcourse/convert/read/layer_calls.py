@@ -112,10 +112,12 @@ class LayerParser:
             else:
                 result.args[name] = default
         for name, expr in given.items():
-            if name == "name":
-                result.name = self._const(expr, kind, name)
-                if not isinstance(result.name, str):
-                    raise Unsupported(expr, f"{kind}: name= must be a string")
+            if name == "name":  # only a label: when computed at run time, Keras's default
+                try:
+                    label = self.consts.eval(expr)
+                except NotConstant:
+                    label = None
+                result.name = label if isinstance(label, str) else None
             elif name in _SHAPE_ARGS:
                 shape = self.shape(expr, syms, batch=name.startswith("batch"))
                 if name == "input_dim":

@@ -409,7 +409,10 @@ class CompileConverter:
             return str(item.value)
         call = item if isinstance(item, ast.Call) else None
         dotted = self.aliases.resolve(call.func if call else item) or ""
-        metric = _METRIC_OBJECTS.get(dotted.rsplit(".", 1)[-1])
+        last = dotted.rsplit(".", 1)[-1]
+        if call is None and dotted.startswith("keras.metrics.") and last in _METRICS:
+            return last  # the function form: keras.metrics.binary_accuracy
+        metric = _METRIC_OBJECTS.get(last)
         if not dotted.startswith("keras.metrics.") or metric is None:
             raise Unsupported(item, f"compile: metric {ast.unparse(item)} is not supported")
         if call is not None:

@@ -168,6 +168,8 @@ def test_landing_page_cards_show_their_pictures(browser, server, site, run_dir):
     )
     assert chapters and chapters[0] < 800
     assert browser.execute_script("return document.documentElement.scrollWidth") <= 1280
+    toggles = browser.find_elements("css selector", "form[data-md-component='palette'] input")
+    assert len(toggles) == 2  # light and dark
     if any(r.mode != "full" for r in ran):
         assert "Smoke run" in browser.find_element("css selector", "body").text
 
@@ -196,11 +198,12 @@ def test_search_finds_a_notebook_by_title(browser, server, run_dir):
     word = entry.title.split(":")[0]
     box.send_keys(word)
     found = ""
-    for _ in range(100):
-        found = " ".join(
-            e.text for e in browser.find_elements("css selector", ".md-search-result__item")
+    for _ in range(100):  # the results list is redrawn as the index loads: read it by script
+        found = browser.execute_script(
+            "const r = document.querySelector('.md-search-result__list');"
+            "return r ? r.innerText : ''"
         )
-        if entry.title.split(":")[0] in found:
+        if word in found:
             break
         time.sleep(0.1)
     assert word in found

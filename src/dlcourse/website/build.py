@@ -127,12 +127,22 @@ def _headline(card: Card, smoke: bool) -> str:
     shown = "not recorded" if value is None else _fmt(value)
     line = f"{minutes} · `{name}` {shown}"
     if goals:
-        line += f" (target {course.describe(goals)})"
+        line += f" (target {_target(goals, card.result.metrics)})"
         if not smoke:
             verdict = course.judge(value, goals, card.result.metrics)
             mark = {"pass": "✓ pass", "fail": "✗ fail"}.get(verdict, "? cannot judge")
             line += f" <span class='{verdict.split()[0]}'>{mark}</span>"
     return line
+
+
+def _target(goals: Sequence[course.Target], metrics: dict[str, object]) -> str:
+    """The goals as the catalogue means them, with the value of a metric a goal names
+    (``> scratch_val_accuracy (0.62)``)."""
+    text = course.describe(goals)
+    for goal in goals:
+        if isinstance(goal.bound, str) and isinstance(metrics.get(goal.bound), int | float):
+            text = text.replace(goal.bound, f"{goal.bound} ({_fmt(metrics[goal.bound])})", 1)
+    return text
 
 
 def _fmt(value: object) -> str:
@@ -231,7 +241,8 @@ def _results_page(cards: Sequence[Card], info: dict[str, str], smoke: bool) -> s
                 else ("", "", "")
             )
             shown = "not recorded" if value is None else _fmt(value)
-            cells = (*first, f"`{metric}`", shown, course.describe(goals), verdict)
+            target = _target(goals, card.result.metrics)
+            cells = (*first, f"`{metric}`", shown, target, verdict)
             lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 

@@ -45,7 +45,8 @@ TRIGGERS = {
     "model.compile(optimizer=opt, loss='binary_crossentropy')\n"
     "model2 = keras.Sequential([keras.Input(shape=(4,)), layers.Dense(1, activation='sigmoid')])\n"
     "model2.compile(optimizer=opt, loss='binary_crossentropy')\n"
-    "h = model2.fit(x, y, epochs=1, verbose=0)\n",
+    "h = model2.fit(x, y, epochs=1, verbose=0)\n"
+    "print(opt.learning_rate)\n",
     "tf.function": DENSE + "@tf.function\ndef f(a):\n    return model.predict(a)\nprint(f(x))\n",
     "loss object outside compile": DENSE
     + "loss_fn = keras.losses.BinaryCrossentropy()\nprint(loss_fn(y, model.predict(x)))\n",
@@ -377,8 +378,8 @@ def test_metric_functions_and_summary_layout_arguments():
 
 def test_one_report_item_per_cause_across_layers():
     reg = "kernel_regularizer=keras.regularizers.l2(0.01)"
-    layers_ = ", ".join(f"layers.Dense(4, {reg})" for _ in range(5))
-    source = HEAD + f"model = keras.Sequential([keras.Input((4,)), {layers_}])\n"
+    layers_ = ",\n".join(f"    layers.Dense(4, {reg})" for _ in range(5))
+    source = HEAD + f"model = keras.Sequential([keras.Input((4,)),\n{layers_}])\n"
     text = convert_source(source, "t.py").report.to_text()
     assert text.count("kernel_regularizer") == 1, text
     assert "1 not converted" in text

@@ -105,7 +105,7 @@ def test_full_run_is_judged(tmp_path):
     )
     build_site(run, tmp_path / "site", project=ROOT)
     index = (tmp_path / "site/index.html").read_text(encoding="utf-8")
-    assert "Smoke run" not in index
+    assert "Smoke run" not in index and "md-banner" not in index  # no empty banner either
     assert "✓ pass" in index and "✗ fail" in index
     results_page = (tmp_path / "site/results.html").read_text(encoding="utf-8")
     assert "| fail |" not in results_page and ">fail<" in results_page

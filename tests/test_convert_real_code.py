@@ -383,3 +383,37 @@ def test_one_report_item_per_cause_across_layers():
     text = convert_source(source, "t.py").report.to_text()
     assert text.count("kernel_regularizer") == 1, text
     assert "1 not converted" in text
+
+
+def test_image_data_generator_becomes_torchvision_transforms_and_trains():
+    source = (
+        "import numpy as np\n"
+        "from keras.models import Sequential\n"
+        "from keras.layers import Conv2D, MaxPooling2D, Flatten, Dense\n"
+        "from keras.preprocessing.image import ImageDataGenerator\n"
+        "x = np.random.default_rng(0).random((64, 12, 12, 3)).astype('float32') * 255\n"
+        "y = (x[:, :6].mean(axis=(1, 2, 3)) > x[:, 6:].mean(axis=(1, 2, 3))).astype('int64')\n"
+        "datagen = ImageDataGenerator(rescale=1./255, rotation_range=10, width_shift_range=0.1,\n"
+        "    height_shift_range=0.1, shear_range=5, zoom_range=0.1, horizontal_flip=True)\n"
+        "test_datagen = ImageDataGenerator(rescale=1./255)\n"
+        "model = Sequential()\n"
+        "model.add(Conv2D(4, (3, 3), activation='relu', input_shape=(12, 12, 3)))\n"
+        "model.add(MaxPooling2D((2, 2)))\n"
+        "model.add(Flatten())\n"
+        "model.add(Dense(1, activation='sigmoid'))\n"
+        "model.compile(loss='binary_crossentropy', optimizer='adam', metrics=['acc'])\n"
+        "history = model.fit_generator(datagen.flow(x, y, batch_size=16), steps_per_epoch=4,\n"
+        "    epochs=3, validation_data=test_datagen.flow(x, y, batch_size=16))\n"
+        "batch_x, batch_y = next(test_datagen.flow(x, y, batch_size=8, shuffle=False))\n"
+        "folder = datagen.flow_from_directory('images')\n"
+    )
+    conversion = convert_source(source, "t.py")
+    roots = conversion.report.roots
+    assert [i.message for i, _ in roots] == [
+        "ImageDataGenerator.flow_from_directory is not converted"
+    ]
+    assert "v2.RandomAffine(degrees=10" in conversion.text
+    namespace = run(conversion.text)
+    assert len(namespace["history"]["val_acc"]) == 3
+    assert namespace["batch_x"].shape == (8, 12, 12, 3)
+    assert float(namespace["batch_x"].max()) <= 1.0  # rescaled, as Keras does

@@ -187,6 +187,7 @@ class Converter:
             name: _free(f"model_{name}", own) for name in sorted(helper_globals() & own)
         }
         """Helpers whose name the program binds itself (its own ``def predict``): renamed."""
+        self.augmenters: set[str] = set()
         self.model_params = _model_params(units)
         """(function, parameter) pairs that receive a model at some call (``show(model)``)."""
 
@@ -395,6 +396,7 @@ class Converter:
             self.history,
             lambda var: self.uncompiled.get(var) if scope.model(var)[0] else None,
             self.renamed,
+            self.augmenters,
         )
         try:
             new = rewriter.visit(pruned)
@@ -413,6 +415,8 @@ class Converter:
             func = value.func if isinstance(value, ast.Call) else None
             if isinstance(func, ast.Name) and func.id == "fit":
                 self.history.update(bound_names(new))
+            if "ImageAugment" in rewriter.helpers and isinstance(value, ast.Call):
+                self.augmenters.update(bound_names(new))
             self._set(stmt, self._keras_comment(stmt) + ast.unparse(new).splitlines())
 
     def _rebind(self, stmt: ast.stmt, scope: _Scope) -> None:

@@ -11,6 +11,7 @@ from dlcourse.convert.keras_datasets import NOTES as DATASET_NOTES
 from dlcourse.convert.keras_datasets import SUPPORTED as DATASETS
 from dlcourse.convert.read.names import Aliases
 from dlcourse.convert.report import Loc
+from dlcourse.convert.write.augment import image_augment
 from dlcourse.convert.write.compile_fit import (
     KERAS2_METHODS,
     callback_call,
@@ -41,8 +42,11 @@ class ExpressionRewriter(ast.NodeTransformer):
         history: set[str],
         uncompiled: Callable[[str], Loc | None] = lambda var: None,
         renamed: dict[str, str] | None = None,
+        augmenters: set[str] | None = None,
     ):
         self.renamed = renamed or {}
+        self.augmenters = augmenters if augmenters is not None else set()
+        """Names bound to a converted ImageDataGenerator: only their ``flow`` is converted."""
         """Helpers renamed because the program defines their name itself (its own predict)."""
         self.aliases, self.is_model, self.history = aliases, is_model, history
         self.uncompiled = uncompiled
@@ -79,6 +83,12 @@ class ExpressionRewriter(ast.NodeTransformer):
             return self._helper(
                 name, ast.Call(ast.Name(name, ast.Load()), node.args, node.keywords)
             )
+        if dotted == "keras.preprocessing.image.ImageDataGenerator":
+            self.generic_visit(node)
+            new, notes = image_augment(node)
+            self.notes += notes
+            self.imports.add("from torchvision.transforms import v2")
+            return self._helper("ImageAugment", new)
         if dotted == "tensorflow.random.set_seed":
             self.changed = True
             self.imports.add("import torch")
@@ -100,6 +110,8 @@ class ExpressionRewriter(ast.NodeTransformer):
             return ast.copy_location(_expr("torch.__version__"), node)
         if isinstance(node.value, ast.Name):
             var = node.value.id
+            if var in self.augmenters and node.attr != "flow":
+                raise Unsupported(node, f"ImageDataGenerator.{node.attr} is not converted")
             if var in self.history and node.attr == "history":
                 self.changed = True
                 return node.value

@@ -52,6 +52,58 @@ def is_generator(data):
     return hasattr(data, "__next__")
 '''
 
+_IMAGE_AUGMENT = '''
+class ImageAugment:
+    """Keras's ImageDataGenerator: `transform` (torchvision.transforms.v2) on each image, then
+    `rescale`; flow(x, y) gives batches of (images, labels) in Keras's layout, forever."""
+
+    def __init__(self, transform, rescale=None):
+        self.transform, self.rescale = transform, rescale
+
+    def flow(self, x, y=None, batch_size=32, shuffle=True):
+        images = to_tensor(x).permute(0, 3, 1, 2)  # channels first, as torchvision wants
+        labels = to_tensor(y if y is not None else np.zeros(len(images)))
+        return Flow(AugmentedImages(images, labels, self), batch_size, shuffle)
+
+
+class AugmentedImages(Dataset):
+    """The images, each transformed at random when it is read."""
+
+    def __init__(self, images, labels, augment):
+        self.images, self.labels, self.augment = images, labels, augment
+
+    def __len__(self):
+        return len(self.images)
+
+    def __getitem__(self, i):
+        image = self.augment.transform(self.images[i]).permute(1, 2, 0)  # channels last again
+        if self.augment.rescale is not None:
+            image = image * self.augment.rescale
+        return image, self.labels[i]
+
+
+class Flow:
+    """Batches of a Dataset that start over when they run out, like Keras's flow(); its
+    length is the number of batches in one pass (fit's steps per epoch)."""
+
+    def __init__(self, dataset, batch_size, shuffle):
+        self.loader = DataLoader(dataset, batch_size=batch_size, shuffle=shuffle)
+        self.batches = iter(())
+
+    def __len__(self):
+        return len(self.loader)
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        try:
+            return next(self.batches)
+        except StopIteration:
+            self.batches = iter(self.loader)
+            return next(self.batches)
+'''
+
 _LOSS = '''
 def compute_loss(model, output, target):
     """The compiled loss on outputs in Keras's layout: classes last, e.g. (N, C) or (N, H, W, C)."""
@@ -536,6 +588,7 @@ _HELPERS: dict[str, tuple[str, tuple[str, ...]]] = {
     "device": (_DEVICE, ()),
     "to_tensor": (_TO_TENSOR, ()),
     "Batches": (_BATCHES, ("to_tensor",)),
+    "ImageAugment": (_IMAGE_AUGMENT, ("to_tensor",)),
     "compute_loss": (_LOSS, ()),
     "Meter": (_METRICS, ()),
     "ClippedBCELoss": (_CLIPPED_BCE, ()),
@@ -600,6 +653,8 @@ def helpers_imports(names: set[str]) -> set[str]:
         imports.add("import torch.nn.functional as F")
     if wanted & {"evaluate", "predict"}:
         imports.add("from torch.utils.data import DataLoader, TensorDataset")
+    if "ImageAugment" in wanted:
+        imports.add("from torch.utils.data import DataLoader, Dataset")
     if wanted & {"to_categorical", "pad_sequences", "to_tensor"}:
         imports.add("import numpy as np")
     return imports
@@ -615,9 +670,21 @@ def import_block(imports: set[str], numpy_imported: bool) -> list[str]:
         "import torch.nn.functional as F",
         "from torch import nn",
         "from torch.utils.data import DataLoader, TensorDataset",
+        "from torch.utils.data import DataLoader, Dataset",
+        "from torch.utils.data import DataLoader, Dataset, TensorDataset",
+        "from torchvision.transforms import v2",
     ]
     if numpy_imported:
         imports = imports - {"import numpy as np"}
+    if {
+        "from torch.utils.data import DataLoader, TensorDataset",
+        "from torch.utils.data import DataLoader, Dataset",
+    } <= imports:
+        imports = imports - {
+            "from torch.utils.data import DataLoader, TensorDataset",
+            "from torch.utils.data import DataLoader, Dataset",
+        }
+        imports.add("from torch.utils.data import DataLoader, Dataset, TensorDataset")
     block = [line for line in order if line in imports]
     course: dict[str, list[str]] = {}
     for line in sorted(imports):

@@ -19,7 +19,7 @@ from dlcourse.runner.figures import image_outputs, save_thumbnail
 from dlcourse.runner.results import load_results, save_results
 
 pytest.importorskip("mkdocs", reason="the site tools are missing: pip install -e '.[site]'")
-from dlcourse.website.build import build_site  # noqa: E402
+from dlcourse.website.build import SiteError, build_site  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 TWO = [course.COURSE[0], course.COURSE[3]]  # Fashion-MNIST (01_Basics), CIFAR-10 (02_...)
@@ -123,11 +123,25 @@ def test_site_command_replaces_the_old_site_and_reports_bad_runs(tmp_path, capsy
     monkeypatch.chdir(ROOT)
     run = write_run(tmp_path / "run", TWO[:1])
     out = tmp_path / "site"
-    out.mkdir()
-    (out / "stale.html").write_text("old")
+    for _ in range(2):
+        assert main(["site", "--run", str(run), "--out", str(out)]) == 0
+        assert "Site: " in capsys.readouterr().out
+        (out / "stale.html").write_text("old")
+    assert (out / "index.html").is_file()
     assert main(["site", "--run", str(run), "--out", str(out)]) == 0
-    assert "Site: " in capsys.readouterr().out
-    assert (out / "index.html").is_file() and not (out / "stale.html").exists()
+    assert not (out / "stale.html").exists()  # the second build replaced the first
     assert main(["site", "--run", str(tmp_path / "nothing"), "--out", str(out)]) == 2
     assert "holds no results.json" in capsys.readouterr().err
     assert (out / "index.html").is_file()  # a failed build leaves the last site
+
+
+@pytest.mark.parametrize("out", ["run", "run/..", ".", "mine"])
+def test_site_never_replaces_the_run_the_project_or_other_folders(tmp_path, monkeypatch, out):
+    run = write_run(tmp_path / "run", TWO[:1])
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine/notes.txt").write_text("keep me")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SiteError, match="--out"):
+        build_site(run, tmp_path / out, project=tmp_path)
+    assert (tmp_path / "mine/notes.txt").read_text() == "keep me"
+    assert (run / "results.json").is_file()

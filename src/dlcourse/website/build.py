@@ -26,6 +26,7 @@ from dlcourse.website.chart import draw_card_chart, draw_results_chart
 from dlcourse.website.cli import DEFAULT_REPO
 
 THEME_DIR = Path(__file__).with_name("theme")
+MARKER = ".dlcourse-site"  # in every built site: only such a folder is ever replaced
 _INTRO = (
     "Notebooks that teach deep learning with PyTorch, from a first network to segmentation, "
     "time series and a deployed text classifier. Each writes its network, loss and training "
@@ -60,6 +61,7 @@ def build_site(
     page. ``project`` is the course's root (for RESULTS.md and docs/), ``repo`` and ``branch``
     the GitHub repository the "Open in Colab" buttons open."""
     results = _load(run)
+    _check_dest(dest, run, project)
     with tempfile.TemporaryDirectory(prefix="dlcourse-site-") as tmp:
         docs = Path(tmp) / "docs"
         docs.mkdir()
@@ -79,8 +81,25 @@ def build_site(
         _mkdocs_build(config_file)
         built = Path(tmp) / "site"
         (built / ".nojekyll").touch()
+        (built / MARKER).write_text("built by dlcourse site\n", encoding="utf-8")
         _replace(dest, built)
     return dest / "index.html"
+
+
+def _check_dest(dest: Path, run: Path, project: Path) -> None:
+    """Refuse a ``dest`` whose replacement would delete something else: the run, the project,
+    or a folder that is not a site built here."""
+    where = dest.resolve()
+    for kept, what in ((run.resolve(), "the run folder"), (project.resolve(), "the project")):
+        if where == kept or where in kept.parents:
+            raise SiteError(f"--out {dest} holds {what} ({kept}); choose a folder like build/site")
+    if where.exists() and (
+        not where.is_dir() or (any(where.iterdir()) and not (where / MARKER).is_file())
+    ):
+        raise SiteError(
+            f"--out {dest} exists and is not a site built by dlcourse site (no {MARKER}); "
+            "remove it or choose another folder"
+        )
 
 
 def _load(run: Path) -> list[NotebookResult]:

@@ -417,3 +417,17 @@ def test_image_data_generator_becomes_torchvision_transforms_and_trains():
     assert len(namespace["history"]["val_acc"]) == 3
     assert namespace["batch_x"].shape == (8, 12, 12, 3)
     assert float(namespace["batch_x"].max()) <= 1.0  # rescaled, as Keras does
+
+
+def test_calling_the_model_on_arrays_gives_keras_probabilities():
+    source = HEAD + (
+        "model = keras.Sequential([keras.Input((4,)), layers.Dense(3, activation='softmax')])\n"
+        "model.compile(optimizer='adam', loss='sparse_categorical_crossentropy')\n"
+        "predictions = model(x[:2]).numpy()\n"
+        "again = model(x[:2], training=False)\n"
+    )
+    conversion = convert_source(source, "t.py")
+    assert not conversion.report.left, conversion.report.to_text()
+    namespace = run(conversion.text)
+    assert namespace["predictions"].shape == (2, 3)
+    assert abs(namespace["predictions"].sum(axis=1) - 1).max() < 1e-6  # the softmax, applied

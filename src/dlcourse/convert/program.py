@@ -462,8 +462,9 @@ class Converter:
         if not isinstance(func.value, ast.Name):
             return False
         var = func.value.id
-        if scope.failed_model(var):
-            self._leave(stmt, stmt, f"{var}.compile: the model {var} was not converted")
+        failed = scope.failed_model(var)
+        if failed:
+            self._leave(stmt, stmt, f"{var}.compile: the model {var} was not converted", failed)
             return True
         _, model = scope.model(var)
         try:

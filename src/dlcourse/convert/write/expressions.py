@@ -59,6 +59,14 @@ class ExpressionRewriter(ast.NodeTransformer):
 
     def visit_Call(self, node: ast.Call) -> ast.AST:
         func = node.func
+        if isinstance(func, ast.Name) and self.is_model(func.id):  # model(x): Keras's __call__
+            node.args = [self.visit(a) for a in node.args]
+            node.keywords = [self.visit(k) for k in node.keywords]
+            given = {k.arg for k in node.keywords}
+            if len(node.args) != 1 or not given <= {"training"}:
+                raise Unsupported(node, f"{func.id}(...): give one input (or a list of them)")
+            call = ast.Call(ast.Name("call_model", ast.Load()), [func, *node.args], node.keywords)
+            return self._helper("call_model", call)
         if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
             var, method = func.value.id, func.attr
             if self.is_model(var):

@@ -425,6 +425,21 @@ def predict(model, x, batch_size=None, verbose=0, steps=None):
     return output.cpu().numpy()
 '''
 
+_CALL_MODEL = '''
+@torch.no_grad()
+def call_model(model, x, training=False):
+    """Keras's model(x) on arrays: the outputs as a tensor, with any folded activation applied
+    (training=True uses dropout and the batch's statistics, as in Keras)."""
+    model.to(device).train(training)
+    output = model(*[a.to(device) for a in to_tensors(x)])
+    activation = getattr(model, "output_activation", None)
+    if activation == "softmax":
+        output = torch.softmax(output, dim=-1)
+    elif activation == "sigmoid":
+        output = torch.sigmoid(output)
+    return output.cpu()
+'''
+
 _SUMMARY = '''
 def summary(model):
     """Stands in for Keras's model.summary(): the modules and the number of parameters."""
@@ -599,6 +614,7 @@ _HELPERS: dict[str, tuple[str, tuple[str, ...]]] = {
     "fit": (_FIT, ("evaluate", "History", "Callback")),
     "predict": (_PREDICT, ("device", "Batches")),
     "summary": (_SUMMARY, ()),
+    "call_model": (_CALL_MODEL, ("device", "to_tensor")),
     "EarlyStopping": (_EARLY_STOPPING, ("Callback",)),
     "ModelCheckpoint": (_MODEL_CHECKPOINT, ("Callback",)),
     "ReduceLROnPlateau": (_REDUCE_LR, ("Callback",)),

@@ -8,6 +8,8 @@ import os
 
 os.environ.setdefault("KERAS_BACKEND", "torch")
 
+from pathlib import Path
+
 import pytest
 
 from dlcourse.convert import convert_source
@@ -431,3 +433,23 @@ def test_calling_the_model_on_arrays_gives_keras_probabilities():
     namespace = run(conversion.text)
     assert namespace["predictions"].shape == (2, 3)
     assert abs(namespace["predictions"].sum(axis=1) - 1).max() < 1e-6  # the softmax, applied
+
+
+# -- exit 1 is left for the converter's own faults -------------------------------------------------
+CASES = sorted((Path(__file__).parent / "convert_cases").glob("*.ipynb"))
+
+
+@pytest.mark.parametrize("path", CASES, ids=[p.stem for p in CASES])
+def test_no_case_notebook_makes_the_cli_exit_1(path, tmp_path, capsys):
+    from dlcourse.cli import main
+
+    assert main(["convert", str(path), "-o", str(tmp_path / "out.ipynb")]) in (0, 3)
+
+
+def test_triggers_through_the_cli_exit_3_with_their_input_lines(tmp_path, capsys):
+    from dlcourse.cli import main
+
+    path = tmp_path / "tape.py"
+    path.write_text(HEAD + TRIGGERS["GradientTape"])
+    assert main(["convert", str(path)]) == 3
+    assert f"{path}, line 12: a custom training step" in capsys.readouterr().err

@@ -21,10 +21,11 @@ _STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 1200px;
        padding: 0 1rem; color: #222; }
 table { border-collapse: collapse; width: 100%; table-layout: fixed; }
-col.nb { width: 34%; } col.status { width: 14%; } col.mode { width: 6%; }
-col.min { width: 7%; } col.device { width: 6%; } col.metrics { width: 33%; }
+col.nb { width: 25%; } col.status { width: 11%; } col.mode { width: 7%; }
+col.min { width: 8%; } col.device { width: 7%; } col.metrics { width: 42%; }
 th, td { border-bottom: 1px solid #ddd; padding: .45rem .6rem; text-align: left;
-         vertical-align: top; overflow-wrap: anywhere; }
+         vertical-align: top; }
+td { overflow-wrap: anywhere; }
 th { background: #f4f4f4; }
 td.num { text-align: right; }
 img.thumb { display: block; width: 100%; max-width: 220px; height: auto; margin-bottom: .3rem;
@@ -34,13 +35,16 @@ img.thumb { display: block; width: 100%; max-width: 220px; height: auto; margin-
 .failed { color: #b00020; font-weight: 600; }
 .error { color: #b00020; font-family: monospace; font-size: .85em; margin-top: .3rem; }
 .warning { color: #8a5a00; font-family: monospace; font-size: .85em; margin-top: .3rem; }
-table.metrics { table-layout: auto; font-size: .9em; }
+table.metrics { font-size: .9em; }
 table.metrics td { border: none; padding: .1rem .5rem .1rem 0; }
+table.metrics td:nth-child(1) { width: 42%; }
+table.metrics td:nth-child(2) { width: 17%; white-space: nowrap; overflow-wrap: normal; }
+table.metrics td:nth-child(3) { width: 26%; }
+table.metrics td:nth-child(4) { width: 15%; overflow-wrap: normal; }
 .pass { color: #17702a; white-space: nowrap; }
 .fail { color: #b00020; white-space: nowrap; }
 .unjudged { color: #777; }
 """
-
 
 def write_index(results: Sequence[NotebookResult], out: Path) -> Path:
     """Write ``out/index.html`` for ``results`` atomically; links go to the renderings present

@@ -55,9 +55,9 @@ def draw_results_chart(cards: Sequence[Card], dest: Path, *, smoke: bool) -> Non
 def draw_card_chart(card: Card, dest: Path, *, smoke: bool) -> None:
     """The picture of a notebook that displays no image: its own metrics against its
     targets, as a PNG."""
-    stem = PurePosixPath(card.entry.path).stem
     rows = [(label.split(" · ", 1)[1], m, v) for label, m, v in chart_rows([card], smoke)]
-    _draw(rows, dest, f"{stem[:32]}: metrics vs targets", width=4.8, fmt="png", fontsize=8)
+    title = "Metrics against targets" + (" (smoke run)" if smoke else "")
+    _draw(rows, dest, title, width=4.8, fmt="png", fontsize=8)
 
 
 def _draw(
@@ -77,7 +77,9 @@ def _draw(
     fig, ax = plt.subplots(figsize=(width, 1.2 + 0.26 * max(len(rows), 1)), dpi=100)
     positions = list(range(len(rows)))[::-1]
     clipped = [max(-CLIP, min(CLIP, m)) for _, m, _ in rows]
-    ax.barh(positions, clipped, color=[COLOURS[v] for _, _, v in rows], height=0.7)
+    colours = [COLOURS[v] for _, _, v in rows]
+    ax.barh(positions, clipped, color=colours, height=0.7)
+    ax.scatter(clipped, positions, color=colours, marker="|", s=120)  # a margin of 0 shows too
     ax.set_yticks(positions, [label for label, _, _ in rows], fontsize=fontsize)
     ax.axvline(0, color="black", linewidth=1)
     ax.set_xlim(-CLIP * 1.05, CLIP * 1.05)

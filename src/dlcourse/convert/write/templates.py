@@ -315,6 +315,27 @@ class Callback:
 '''
 
 _FIT = '''
+def train_one_epoch(model, loader, callbacks=()):
+    """One pass over the batches, the loop of 01_Basics/00; returns Keras's logs for it."""
+    model.train()
+    meter = Meter(model)
+    for step, (*xb, yb) in enumerate(loader):
+        for callback in callbacks:
+            callback.on_train_batch_begin(step, {})
+        xb, yb = [a.to(device) for a in xb], yb.to(device)
+        output = model(*xb)  # 1. forward
+        loss = compute_loss(model, output, yb)  # 2. loss
+        model.optimizer.zero_grad()  # 3. clear old gradients
+        loss.backward()  # 4. backpropagate
+        model.optimizer.step()  # 5. update the weights
+        if getattr(model, "lr_scheduler", None) is not None:
+            model.lr_scheduler.step()  # a Keras learning-rate schedule: one step per batch
+        meter.update(loss, output, yb)
+        for callback in callbacks:
+            callback.on_train_batch_end(step, {"loss": loss.item()})
+    return meter.result()
+
+
 def fit(model, x, y=None, batch_size=None, epochs=1, verbose=1, callbacks=(),
         validation_split=0.0, validation_data=None, shuffle=True, initial_epoch=0,
         steps_per_epoch=None, validation_steps=None):
@@ -343,23 +364,7 @@ def fit(model, x, y=None, batch_size=None, epochs=1, verbose=1, callbacks=(),
     for epoch in range(initial_epoch, epochs):
         for callback in callbacks:
             callback.on_epoch_begin(epoch, {})
-        model.train()
-        meter = Meter(model)
-        for step, (*xb, yb) in enumerate(loader):
-            for callback in callbacks:
-                callback.on_train_batch_begin(step, {})
-            xb, yb = [a.to(device) for a in xb], yb.to(device)
-            output = model(*xb)
-            loss = compute_loss(model, output, yb)
-            model.optimizer.zero_grad()
-            loss.backward()
-            model.optimizer.step()
-            if getattr(model, "lr_scheduler", None) is not None:
-                model.lr_scheduler.step()  # a Keras learning-rate schedule: one step per batch
-            meter.update(loss, output, yb)
-            for callback in callbacks:
-                callback.on_train_batch_end(step, {"loss": loss.item()})
-        logs = meter.result()
+        logs = train_one_epoch(model, loader, callbacks)
         if validation_data is not None:
             val_x, val_y = (validation_data, None) if is_generator(validation_data) else (
                 validation_data[0], validation_data[1])

@@ -255,7 +255,9 @@ def test_helpers_cell_works_when_the_model_is_built_in_the_first_cell():
     ]  # fmt: skip
     out = nbformat.reads(convert_notebook_node(nb, "first.ipynb").text, as_version=4)
     code = [c.source for c in out.cells if c.cell_type == "code"]
-    assert "def summary(" in code[0] and code[0].startswith("import numpy as np\nimport torch")
+    assert "def summary(" in code[0] and code[0].startswith(
+        "import inspect\nimport numpy as np\nimport torch"
+    )
     namespace: dict = {}
     for cell in code:
         exec(cell, namespace)

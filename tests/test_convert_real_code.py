@@ -453,3 +453,34 @@ def test_triggers_through_the_cli_exit_3_with_their_input_lines(tmp_path, capsys
     path.write_text(HEAD + TRIGGERS["GradientTape"])
     assert main(["convert", str(path)]) == 3
     assert f"{path}, line 12: a custom training step" in capsys.readouterr().err
+
+
+def test_inputs_as_a_dict_keyed_by_input_names():
+    source = HEAD + (
+        "title = keras.Input(shape=(3,), name='title')\n"
+        "body = keras.Input(shape=(2,), name='body')\n"
+        "h = layers.Concatenate()([title, body])\n"
+        "model = keras.Model(inputs=[title, body], outputs=layers.Dense(1)(h))\n"
+        "model.compile(optimizer='rmsprop', loss='mse')\n"
+        "model.fit({'body': x[:, :2], 'title': x[:, 1:]}, y, epochs=1, verbose=0)\n"
+        "p = model.predict({'title': x[:, 1:], 'body': x[:, :2]})\n"
+        "q = model.predict([x[:, 1:], x[:, :2]])\n"
+    )
+    conversion = convert_source(source, "t.py")
+    assert not conversion.report.left, conversion.report.to_text()
+    namespace = run(conversion.text)
+    assert (namespace["p"] == namespace["q"]).all()
+
+
+def test_compile_of_an_unconverted_subclassed_model_follows_it():
+    source = HEAD + (
+        "class Net(keras.Model):\n"
+        "    def call(self, inputs):\n"
+        "        return inputs\n"
+        "net = Net()\n"
+        "net.compile(optimizer='adam', loss='mse')\n"
+    )
+    conversion = convert_source(source, "t.py")
+    ((issue, places),) = conversion.report.roots
+    assert issue.loc.line == 8 and [p.line for p in places] == [11, 12]
+    run(conversion.text)

@@ -441,6 +441,11 @@ class Converter:
         func = call.func
         scope = where.scope
         dotted = self.aliases.resolve(func)
+        dead = self._dead_use(func, scope)  # net.compile(...) of a net not converted
+        if dead:
+            node, message, cause = dead
+            self._leave(stmt, node, message, cause)
+            return True
         if dotted == "keras.utils.set_random_seed" and len(call.args) == 1 and not call.keywords:
             seed = ast.unparse(call.args[0])
             self._use(where, set(), {"import random", "import numpy as np", "import torch"})

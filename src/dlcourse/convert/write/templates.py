@@ -21,9 +21,16 @@ def to_tensor(data):
     return torch.as_tensor(data, dtype=torch.float32)
 
 
-def to_tensors(x):
-    """A model's inputs as a list of tensors: one array, or a list or tuple of arrays (several
-    inputs). Like Keras, a 1-D array of N values is taken as N samples of one feature: (N, 1)."""
+def to_tensors(x, model=None):
+    """A model's inputs as a list of tensors: one array, a list or tuple of arrays (several
+    inputs), or a dict keyed by the names of forward's arguments (Keras's Input names, when they
+    are those of the Input variables). Like Keras, a 1-D array of N values is taken as N samples
+    of one feature: (N, 1)."""
+    if isinstance(x, dict):
+        names = list(inspect.signature(model.forward).parameters)
+        if set(names) - set(x):
+            raise KeyError(f"the inputs are {names}; the dict has {list(x)}")
+        x = [x[name] for name in names]
     tensors = [to_tensor(a) for a in (x if isinstance(x, (list, tuple)) else [x])]
     return [t.unsqueeze(-1) if t.ndim == 1 else t for t in tensors]
 '''
@@ -343,7 +350,7 @@ def fit(model, x, y=None, batch_size=None, epochs=1, verbose=1, callbacks=(),
     if is_generator(x):  # batches of (x, y) from a generator (Keras 2's fit_generator)
         loader = Batches(x, steps_per_epoch)
     else:
-        xs, y = to_tensors(x), to_tensor(y)
+        xs, y = to_tensors(x, model), to_tensor(y)
         if validation_split and validation_data is None:
             split = int(len(y) * (1 - validation_split))  # Keras holds out the last samples
             validation_data = ([a[split:] for a in xs], y[split:])
@@ -394,7 +401,7 @@ def evaluate(model, x, y=None, batch_size=None, verbose=1, return_dict=False, st
     if is_generator(x):  # batches of (x, y) from a generator
         loader = Batches(x, steps)
     else:
-        dataset = TensorDataset(*to_tensors(x), to_tensor(y))
+        dataset = TensorDataset(*to_tensors(x, model), to_tensor(y))
         loader = DataLoader(dataset, batch_size=batch_size or 32)
     meter = Meter(model)
     for *xb, yb in loader:
@@ -417,7 +424,7 @@ def predict(model, x, batch_size=None, verbose=0, steps=None):
     if is_generator(x):  # batches from a generator: their inputs
         loader = ([*xb][:1] for xb in Batches(x, steps))
     else:
-        loader = DataLoader(TensorDataset(*to_tensors(x)), batch_size=batch_size or 32)
+        loader = DataLoader(TensorDataset(*to_tensors(x, model)), batch_size=batch_size or 32)
     outputs = [model(*[a.to(device) for a in xb]) for xb in loader]
     if isinstance(outputs[0], tuple):  # several outputs: one array each
         return [torch.cat(parts).cpu().numpy() for parts in zip(*outputs)]
@@ -436,7 +443,7 @@ def call_model(model, x, training=False):
     """Keras's model(x) on arrays: the outputs as a tensor, with any folded activation applied
     (training=True uses dropout and the batch's statistics, as in Keras)."""
     model.to(device).train(training)
-    output = model(*[a.to(device) for a in to_tensors(x)])
+    output = model(*[a.to(device) for a in to_tensors(x, model)])
     activation = getattr(model, "output_activation", None)
     if activation == "softmax":
         output = torch.softmax(output, dim=-1)
@@ -678,12 +685,15 @@ def helpers_imports(names: set[str]) -> set[str]:
         imports.add("from torch.utils.data import DataLoader, Dataset")
     if wanted & {"to_categorical", "pad_sequences", "to_tensor"}:
         imports.add("import numpy as np")
+    if "to_tensor" in wanted:
+        imports.add("import inspect")
     return imports
 
 
 def import_block(imports: set[str], numpy_imported: bool) -> list[str]:
     """The import lines a converted program needs, in a stable order."""
     order = [
+        "import inspect",
         "import math",
         "import random",
         "import numpy as np",

@@ -79,7 +79,8 @@ def test_markdown_is_kept_and_the_report_is_the_last_cell(converted):
 def test_code_is_converted_in_place_with_the_helpers_after_the_imports(converted):
     nb, _ = converted
     code = [c.source for c in nb.cells if c.cell_type == "code"]
-    assert code[0].startswith("%matplotlib inline\nimport numpy as np\nimport inspect\nimport random\nimport torch")
+    imports = "%matplotlib inline\nimport numpy as np\nimport inspect\nimport random\nimport torch"
+    assert code[0].startswith(imports)
     assert "def fit(model, x, y" in code[1] and "def evaluate(" in code[1]
     assert code[2] == "# Keras: keras.utils.set_random_seed(0)\nrandom.seed(0)\n" + (
         "np.random.seed(0)\ntorch.manual_seed(0)"

@@ -297,8 +297,8 @@ COURSE: tuple[Notebook, ...] = (
         {
             "minilm_readme_similarities_max_abs_diff": "<= 0.0001",
             "learning_curve_points": ">= 12",
-            "frozen_logreg_test_accuracy_smallest_n": "> tfidf_logreg_test_accuracy_smallest_n",
-            "frozen_beats_tfidf_seeds_smallest_n": ">= 3",
+            "pretrained_test_accuracy_smallest_n": "> tfidf_logreg_test_accuracy_smallest_n",
+            "pretrained_beats_tfidf_seeds_smallest_n": ">= 3",
             "finetuned_test_accuracy_largest_n": ">= frozen_logreg_test_accuracy_largest_n",
             "notebook_minutes": "<= 15",
         },

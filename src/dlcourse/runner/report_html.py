@@ -46,6 +46,7 @@ table.metrics td:nth-child(4) { width: 15%; overflow-wrap: normal; }
 .unjudged { color: #777; }
 """
 
+
 def write_index(results: Sequence[NotebookResult], out: Path) -> Path:
     """Write ``out/index.html`` for ``results`` atomically; links go to the renderings present
     in ``out``."""

@@ -1,9 +1,11 @@
 """Mixed precision for a whole model: its forward pass under ``torch.autocast``.
 
 On CUDA the training engine's ``amp=True`` does this. On a CPU with native bfloat16 support
-(AVX512-BF16 or AMX, e.g. AMD Zen 4, Intel Sapphire Rapids) convolutions run several times
-faster in bfloat16; :class:`Autocast` wraps a model so that ``fit``, ``evaluate`` and ``predict``
-use it unchanged. Batch norm, losses and the weights themselves stay in float32.
+(AVX512-BF16 or AMX, e.g. AMD Zen 4, Intel Sapphire Rapids) convolutions can run faster in
+bfloat16 (measure it on your machine); :class:`Autocast` wraps a model so that ``fit``,
+``evaluate`` and ``predict`` use it unchanged. The weights stay in float32. Activations do not:
+under CPU autocast a convolution returns bfloat16, and batch norm given bfloat16 returns
+bfloat16 too; only the outputs are cast back to float32 here.
 """
 
 from __future__ import annotations
@@ -13,10 +15,15 @@ from torch import nn
 
 
 def bf16_supported(device: torch.device | str) -> bool:
-    """Whether ``device`` computes bfloat16 natively (fast), rather than emulating it (slow)."""
+    """Whether ``device`` computes bfloat16 natively (fast), rather than emulating it (slow).
+
+    On CUDA that is compute capability 8.0 (Ampere) or newer. ``torch.cuda.is_bf16_supported()``
+    is no test for speed: by default (``including_emulation=True``) it is also True on older
+    GPUs such as the T4 (7.5), where bfloat16 is emulated.
+    """
     device = torch.device(device)
     if device.type == "cuda":
-        return torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+        return torch.cuda.is_available() and torch.cuda.get_device_capability(device) >= (8, 0)
     if device.type == "cpu":
         try:
             return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())

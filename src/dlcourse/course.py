@@ -184,7 +184,7 @@ COURSE: tuple[Notebook, ...] = (
     ),
     Notebook(
         "04_Regularization/00_cifar10_regularization.ipynb",
-        "Regularization: nine ways to fight overfitting, measured honestly",
+        "Regularization: eight ways to fight overfitting against a baseline, measured honestly",
         "Early stopping, L1/L2 (penalty vs weight_decay vs AdamW), dropout, batch norm, "
         "augmentation; validation split, three seeds, test once",
         "CIFAR-10 (cat, dog), 3,000 images",

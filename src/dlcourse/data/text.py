@@ -67,7 +67,7 @@ def pad_sequences(flat: np.ndarray, lengths: np.ndarray, maxlen: int) -> np.ndar
 def multi_hot(x: torch.Tensor | np.ndarray, num_words: int) -> torch.Tensor:
     """float32 [N, num_words]: 1 where a row of ``x`` (token ids [N, L]) holds that id.
 
-    Built directly in float32 with ``scatter_`` (25,000 x 10,000 takes 1 GB, not the 4 GB of a
+    Built directly in float32 with ``scatter_`` (25,000 x 10,000 takes 1 GB, not the 2 GB of a
     dense float64 array); the padding column stays 0.
     """
     ids = torch.as_tensor(x, dtype=torch.int64)

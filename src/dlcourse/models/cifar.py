@@ -52,7 +52,9 @@ class Residual(nn.Module):
 
 
 class Model2(nn.Module):
-    """A compact ResNet (the layout of the fast "ResNet-9" CIFAR-10 networks, at ``width``):
+    """A compact ResNet: the layout of the fast "ResNet-9" CIFAR-10 networks, whose channels
+    run from 64 to 512, at ``width`` (``width=32``: 32 to 256 channels, half the width and a
+    quarter of the parameters; ``width=64`` is ResNet-9's width):
     conv → [conv, pool, residual] → [conv, pool] → [conv, pool, residual] → global average
     pooling → one logit. With ``width=32`` it has 8 convolutions on the main path and
     1,643,809 parameters, half of model1's; batch norm after every convolution."""

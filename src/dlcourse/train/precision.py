@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 import torch
 
+from dlcourse.autocast import bf16_supported
+
 
 @dataclass
 class Precision:
@@ -40,6 +42,6 @@ def choose_precision(amp: bool, device: torch.device, verbose: bool = True) -> P
         if verbose:
             print(f"amp=True has no effect on {device.type}: training in float32.")
         return Precision(device.type)
-    if torch.cuda.is_bf16_supported():
+    if bf16_supported(device):  # native bfloat16 (compute capability >= 8.0)
         return Precision("cuda", torch.bfloat16)
     return Precision("cuda", torch.float16, torch.amp.GradScaler("cuda"))

@@ -107,3 +107,16 @@ def test_hit_rate_counts_peaks_inside_boxes():
     cams[1, 7, 7] = 1  # outside
     boxes = torch.tensor([[2, 2, 4, 4], [2, 2, 4, 4]])
     assert interpret.hit_rate(cams, boxes) == 0.5
+
+
+def test_chance_hit_rate_is_the_share_of_the_image_the_boxes_cover():
+    boxes = torch.tensor([[2, 2, 4, 4], [0, 0, 8, 8]])
+    assert interpret.chance_hit_rate(boxes, 8, 8) == (4 + 64) / 2 / 64
+
+
+def test_random_heat_maps_hit_at_the_chance_rate():
+    gen = torch.Generator().manual_seed(0)
+    cams = torch.rand(20_000, 8, 8, generator=gen)
+    boxes = torch.tensor([[2, 2, 4, 4]]).expand(20_000, 4)
+    chance = interpret.chance_hit_rate(boxes, 8, 8)
+    assert abs(interpret.hit_rate(cams, boxes) - chance) < 0.01

@@ -227,7 +227,7 @@ COURSE: tuple[Notebook, ...] = (
         "torch.autograd.grad on photographs, checked on synthetic images",
         "CIFAR-10 (cat, dog), scikit-image photographs, synthetic patches",
         {
-            "gradcam_hit_rate": ">= 0.9",
+            "gradcam_hit_rate": ">= 0.9 and > gradcam_chance_rate",
             "two_objects_separated": ">= 1",
             "notebook_minutes": "<= 15",
         },

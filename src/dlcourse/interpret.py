@@ -6,8 +6,9 @@
 - :func:`filter_pattern` finds the input that excites one channel most, by gradient ascent.
 - :func:`grad_cam` computes Grad-CAM (Selvaraju et al., 2017) with a hook and
   ``torch.autograd.grad``; :func:`overlay` draws it over the image.
-- :func:`bright_patch_images` and :func:`hit_rate` measure Grad-CAM on synthetic images whose
-  class is decided only by a small patch, so that the right answer is known.
+- :func:`bright_patch_images`, :func:`hit_rate` and :func:`chance_hit_rate` measure Grad-CAM
+  on synthetic images whose class is decided only by a small patch, so that the right answer
+  is known, and what a random peak would score.
 """
 
 from __future__ import annotations
@@ -229,3 +230,10 @@ def hit_rate(cams: torch.Tensor, boxes: torch.Tensor) -> float:
         (rows >= boxes[:, 0]) & (rows < boxes[:, 2]) & (cols >= boxes[:, 1]) & (cols < boxes[:, 3])
     )
     return float(inside.float().mean())
+
+
+def chance_hit_rate(boxes: torch.Tensor, height: int, width: int) -> float:
+    """The hit rate of heat maps whose maximum falls on a uniformly random pixel: the mean
+    share of the ``height`` x ``width`` image that each box (top, left, bottom, right) covers."""
+    areas = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
+    return float(areas.float().mean() / (height * width))

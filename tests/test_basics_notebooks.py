@@ -67,11 +67,13 @@ def test_readme_links_colab_and_the_rendered_run(path):
     assert "DLCOURSE_REPO" in readme
 
 
-def test_make_site_runs_the_full_course_into_build_site():
+def test_make_full_runs_the_course_and_make_site_publishes_an_existing_run():
     makefile = (ROOT / "Makefile").read_text()
-    assert "SITE ?= build/site" in makefile
-    recipe = makefile.split("\nsite:", 1)[1].split("\n\n", 1)[0]
-    assert "dlcourse run --all --full --out $(SITE)" in recipe
+    full = makefile.split("\nfull:", 1)[1].split("\n\n", 1)[0]
+    assert "dlcourse run --all --full --out build/full" in full
+    assert "RUN ?= build/full" in makefile and "SITE ?= build/site" in makefile
+    site = makefile.split("\nsite:", 1)[1].split("\n\n", 1)[0]
+    assert "dlcourse site --run $(RUN) --out $(SITE)" in site and "dlcourse run" not in site
     readme = (ROOT / "README.md").read_text()
     assert "make site" in readme and "GitHub Pages" in readme
 

@@ -1,13 +1,15 @@
 """Exercise solutions run: each notebook below, in quick mode, followed by its solutions' code.
 
-A notebook's exercises end with ``<details><summary>Solutions</summary> ... </details>``; every
-```` ```python ```` block in it is appended as a code cell, in order, after the notebook's own
+A notebook's exercises end with ``<details> ... </details>``; every ```` ```python ```` block in
+it (indented in a list or not) is appended as a code cell, in order, after the notebook's own
 cells, and the whole runs in one kernel. A solution that no longer runs fails here.
 """
 
 from __future__ import annotations
 
+import ast
 import re
+import textwrap
 from pathlib import Path
 
 import nbformat
@@ -20,29 +22,33 @@ SOLVED = [
     "01_Basics/00_fashion_mnist_basic_cnn.ipynb",
     "01_Basics/01_learn_sine_regression.ipynb",
     "01_Basics/02_boston_house_price_regression.ipynb",
+    "04_Regularization/01_imdb_overfit_underfit.ipynb",
+    "07_Time_Series/00_time_series_training.ipynb",
+    "07_Time_Series/01_time_series_prediction.ipynb",
 ]
-BLOCK = re.compile(r"^```python\n(.*?)^```", re.M | re.S)
 
 
 def solution_blocks(nb: nbformat.NotebookNode) -> list[str]:
-    """The code blocks of the notebook's solutions, in order."""
-    for cell in nb.cells:
-        if cell.cell_type == "markdown" and "<summary>Solutions</summary>" in cell.source:
-            details = cell.source.split("<summary>Solutions</summary>", 1)[1]
-            return [block.rstrip() for block in BLOCK.findall(details)]
-    return []
+    """The Python blocks inside the notebook's ``<details>`` (its exercise solutions), in order."""
+    text = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    details = "\n".join(re.findall(r"<details>(.*?)</details>", text, flags=re.S))
+    blocks = re.findall(r"```python\n(.*?)\n *```", details, flags=re.S)
+    return [textwrap.dedent(block).rstrip() for block in blocks]
 
 
 @pytest.mark.parametrize("rel", SOLVED)
 def test_every_exercise_has_solution_code(rel):
     nb = nbformat.read(COURSE / rel, as_version=4)
-    assert len(solution_blocks(nb)) >= 2, f"{rel}: its solutions should show runnable code"
+    blocks = solution_blocks(nb)
+    assert len(blocks) >= 2, f"{rel}: its solutions should show runnable code"
+    for block in blocks:
+        ast.parse(block)
 
 
 def test_solution_blocks_are_found_in_order():
     nb = nbformat.v4.new_notebook()
-    text = "1. a\n```python\nx = 1\n```\n2. b\n```python\ny = x + 1\n```\n</details>"
-    nb.cells = [nbformat.v4.new_markdown_cell("<summary>Solutions</summary>\n" + text)]
+    text = "1. a\n```python\nx = 1\n```\n2. b\n   ```python\n   y = x + 1\n   ```\n</details>"
+    nb.cells = [nbformat.v4.new_markdown_cell("<details>\n" + text)]
     assert solution_blocks(nb) == ["x = 1", "y = x + 1"]
 
 

@@ -1,12 +1,11 @@
-"""Code the notebooks write in their cells: library copies kept equal, the grouped folds of
-07/00's ridge, and the exercise solutions, run after their notebook in quick mode."""
+"""Code the notebooks write in their cells: library copies kept equal, and the grouped folds of
+07/00's ridge. (Exercise solutions: tests/test_exercise_solutions.py.)"""
 
 from __future__ import annotations
 
 import ast
 import inspect
 import re
-import textwrap
 from pathlib import Path
 
 import nbformat
@@ -14,16 +13,10 @@ import numpy as np
 import pytest
 from sklearn.model_selection import GroupKFold
 
-from dlcourse.runner import run_notebooks
 from dlcourse.timeseries import metrics, models, training
 
 COURSE = Path(__file__).resolve().parents[1] / "PyTorch"
 TIME_SERIES_00 = COURSE / "07_Time_Series/00_time_series_training.ipynb"
-WITH_TESTED_SOLUTIONS = [
-    "04_Regularization/01_imdb_overfit_underfit.ipynb",
-    "07_Time_Series/00_time_series_training.ipynb",
-    "07_Time_Series/01_time_series_prediction.ipynb",
-]
 
 
 def code_cells(path: Path) -> list[str]:
@@ -43,16 +36,6 @@ def definition(path: Path, name: str) -> str:
             if isinstance(node, ast.FunctionDef | ast.ClassDef) and node.name == name:
                 return ast.get_source_segment(source, node)
     raise AssertionError(f"{path.name} defines no {name}")
-
-
-def solutions(path: Path) -> list[str]:
-    """The Python blocks inside the notebook's ``<details>`` (its exercise solutions)."""
-    nb = nbformat.read(path, as_version=4)
-    text = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
-    details = re.findall(r"<details>(.*?)</details>", text, flags=re.S)
-    assert details, f"{path.name} has no <details> with solutions"
-    blocks = re.findall(r"```python\n(.*?)\n *```", "\n".join(details), flags=re.S)
-    return [textwrap.dedent(block) for block in blocks]
 
 
 @pytest.mark.parametrize(
@@ -87,24 +70,3 @@ def test_grouped_folds_never_put_one_recording_on_both_sides():
     for fit_rows, check_rows in folds:
         assert not set(owner[fit_rows]) & set(owner[check_rows])
         assert len(fit_rows) + len(check_rows) == sum(lengths)
-
-
-@pytest.mark.parametrize("rel", WITH_TESTED_SOLUTIONS)
-def test_every_notebook_listed_has_solution_code(rel):
-    blocks = solutions(COURSE / rel)
-    assert len(blocks) >= 2
-    for block in blocks:
-        ast.parse(block)
-
-
-@pytest.mark.notebooks
-@pytest.mark.parametrize("rel", WITH_TESTED_SOLUTIONS)
-def test_solutions_run_after_their_notebook(rel, tmp_path):
-    path = COURSE / rel
-    nb = nbformat.read(path, as_version=4)
-    nb.cells += [nbformat.v4.new_code_cell(block) for block in solutions(path)]
-    copy = tmp_path / "nb" / path.name
-    copy.parent.mkdir()
-    nbformat.write(nb, copy)
-    (result,) = run_notebooks([copy], quick=True, out=tmp_path / "out", timeout=600)
-    assert result.ok, f"{rel} with its solutions failed: {result.error}"

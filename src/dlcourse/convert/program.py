@@ -335,10 +335,7 @@ class Converter:
         for header in headers:
             problem = self._problem(header, where.scope)
             if problem:
-                block = (
-                    "" if "GradientTape" in problem[1] else ": the whole block is left as it was"
-                )
-                self._leave(stmt, problem[0], problem[1] + block)
+                self._leave(stmt, problem[0], problem[1])
                 return True
         return False
 
@@ -352,10 +349,13 @@ class Converter:
                 "left as it was"
             )
         if use:
-            return use[0], f"{use[1]} is not converted"
+            return use[0], f"{use[1]} is not converted: the whole block is left as it was"
         for node in ast.walk(expr):
             if isinstance(node, ast.Name) and scope.model(node.id)[0]:
-                return node, f"use of the model {node.id} here is not converted"
+                return node, (
+                    f"use of the model {node.id} here is not converted: the whole block is left "
+                    "as it was"
+                )
         return None
 
     def _simple(self, stmt: ast.stmt, where: _Where) -> None:

@@ -315,7 +315,9 @@ class Converter:
         ):
             return False
         indent = line[: len(line) - len(line.lstrip())]
-        self.edits.line_edits[(where.unit, decorator.lineno)] = f"{indent}# Keras: {line.strip()}"
+        self.edits.replace_unit_line(
+            where.unit, decorator.lineno, f"{indent}# Keras: {line.strip()}"
+        )
         self.report.note(
             self._loc(decorator, where),
             "@tf.function dropped: PyTorch runs the function as written (torch.compile is the "

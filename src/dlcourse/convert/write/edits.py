@@ -47,6 +47,10 @@ class Edits:
         """Rewrite only the first line of ``stmt`` (a class header), keeping its body's edits."""
         self.line_edits[(self.unit_of[id(stmt)], stmt.lineno)] = text
 
+    def replace_unit_line(self, unit: int, line: int, text: str) -> None:
+        """Rewrite one line of a unit (a decorator on its own line), keeping the other edits."""
+        self.line_edits[(unit, line)] = text
+
     def comment_out(self, stmt: ast.stmt, message: str) -> None:
         """Keep ``stmt`` as comments under a ``# NOT CONVERTED: message`` line."""
         lines = self.units[self.unit_of[id(stmt)]].lines

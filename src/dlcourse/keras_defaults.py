@@ -98,7 +98,27 @@ def rmsprop_first_step(
     return {"pytorch": lr * grad / (v.sqrt() + eps), "keras": lr * grad / (v + eps).sqrt()}
 
 
-class KerasRMSprop(torch.optim.Optimizer):
+class _OneParameterAtATime(torch.optim.Optimizer):
+    """An optimizer whose rule updates each parameter on its own (``_update``, in subclasses)."""
+
+    @torch.no_grad()
+    def step(self, closure=None):  # type: ignore[override]
+        """One update of every parameter that has a gradient."""
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is not None:
+                    self._update(p, self.state[p], group)
+        return loss
+
+    def _update(self, p: torch.Tensor, state: dict, group: dict) -> None:
+        raise NotImplementedError
+
+
+class KerasRMSprop(_OneParameterAtATime):
     """RMSprop with Keras's update rule, to reproduce a Keras recipe exactly.
 
     ``v ← ρ v + (1 − ρ) g²`` and ``w ← w − lr · g / √(v + ε)``, with Keras's defaults
@@ -111,27 +131,15 @@ class KerasRMSprop(torch.optim.Optimizer):
             raise ValueError(f"need lr > 0, 0 <= rho < 1, eps >= 0; got {lr}, {rho}, {eps}")
         super().__init__(params, {"lr": lr, "rho": rho, "eps": eps})
 
-    @torch.no_grad()
-    def step(self, closure=None):  # type: ignore[override]
-        """One update of every parameter that has a gradient."""
-        loss = None
-        if closure is not None:
-            with torch.enable_grad():
-                loss = closure()
-        for group in self.param_groups:
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                state = self.state[p]
-                if "velocity" not in state:
-                    state["velocity"] = torch.zeros_like(p)
-                v = state["velocity"]
-                v.mul_(group["rho"]).addcmul_(p.grad, p.grad, value=1 - group["rho"])
-                p.addcdiv_(p.grad, (v + group["eps"]).sqrt(), value=-group["lr"])
-        return loss
+    def _update(self, p: torch.Tensor, state: dict, group: dict) -> None:
+        if "velocity" not in state:
+            state["velocity"] = torch.zeros_like(p)
+        v = state["velocity"]
+        v.mul_(group["rho"]).addcmul_(p.grad, p.grad, value=1 - group["rho"])
+        p.addcdiv_(p.grad, (v + group["eps"]).sqrt(), value=-group["lr"])
 
 
-class KerasAdam(torch.optim.Optimizer):
+class KerasAdam(_OneParameterAtATime):
     """Adam with Keras's update rule, to reproduce a Keras recipe exactly.
 
     At step ``t``: ``m ← β₁ m + (1 − β₁) g``, ``v ← β₂ v + (1 − β₂) g²`` and
@@ -151,26 +159,14 @@ class KerasAdam(torch.optim.Optimizer):
             raise ValueError(f"need lr > 0, 0 <= betas < 1, eps >= 0; got {lr}, {betas}, {eps}")
         super().__init__(params, {"lr": lr, "betas": betas, "eps": eps})
 
-    @torch.no_grad()
-    def step(self, closure=None):  # type: ignore[override]
-        """One update of every parameter that has a gradient."""
-        loss = None
-        if closure is not None:
-            with torch.enable_grad():
-                loss = closure()
-        for group in self.param_groups:
-            b1, b2 = group["betas"]
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                state = self.state[p]
-                if not state:
-                    state["step"] = 0
-                    state["m"], state["v"] = torch.zeros_like(p), torch.zeros_like(p)
-                state["step"] += 1
-                t, m, v = state["step"], state["m"], state["v"]
-                m.mul_(b1).add_(p.grad, alpha=1 - b1)
-                v.mul_(b2).addcmul_(p.grad, p.grad, value=1 - b2)
-                alpha = group["lr"] * math.sqrt(1 - b2**t) / (1 - b1**t)
-                p.addcdiv_(m, v.sqrt().add_(group["eps"]), value=-alpha)
-        return loss
+    def _update(self, p: torch.Tensor, state: dict, group: dict) -> None:
+        b1, b2 = group["betas"]
+        if not state:
+            state["step"] = 0
+            state["m"], state["v"] = torch.zeros_like(p), torch.zeros_like(p)
+        state["step"] += 1
+        t, m, v = state["step"], state["m"], state["v"]
+        m.mul_(b1).add_(p.grad, alpha=1 - b1)
+        v.mul_(b2).addcmul_(p.grad, p.grad, value=1 - b2)
+        alpha = group["lr"] * math.sqrt(1 - b2**t) / (1 - b1**t)
+        p.addcdiv_(m, v.sqrt().add_(group["eps"]), value=-alpha)

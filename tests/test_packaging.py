@@ -4,7 +4,6 @@ from pathlib import Path
 
 import pytest
 
-
 tomllib = pytest.importorskip("tomllib")  # Python 3.11 and newer
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "src" / "dlcourse"

@@ -462,6 +462,14 @@ def _pixels(row_um: float, col_um: float) -> tuple[float, float]:
     return float(row_um) / PIXEL_UM - 0.5, float(col_um) / PIXEL_UM - 0.5
 
 
+def _crowded(
+    pos: np.ndarray, first: int, last: int, mitoses: list[tuple[np.ndarray, int, int]], gap: float
+) -> bool:
+    """Whether a division at ``pos`` from ``first`` to ``last`` would come within ``gap`` of
+    another one at the same time (their masks would touch)."""
+    return any(np.hypot(*(pos - p)) < gap and first <= b and a <= last for p, a, b in mitoses)
+
+
 def _border_um(pos: np.ndarray, extent: float) -> float:
     return float(min(pos[0], pos[1], extent - pos[0], extent - pos[1]))
 
@@ -486,6 +494,7 @@ def _hela_population(
         if all(np.hypot(*(pos - p)) > 0.9 * (radius + r) for p, r in placed):
             placed.append((pos, radius))
     events: list[Event] = []
+    mitoses: list[tuple[np.ndarray, int, int]] = []
     next_id = 0
     fates = ("division", "apoptosis", "detachment")
     for pos, radius in placed:
@@ -502,6 +511,10 @@ def _hela_population(
         held = track[max(start, 0)]
         if _border_um(held, extent) < margin:
             continue  # an event only where the whole rounded cell lies inside the frame
+        meta = int(rng.integers(METAPHASE_FRAMES[0], METAPHASE_FRAMES[1] + 1))
+        last = start + ROUNDING_FRAMES + meta
+        if fate == "division" and _crowded(held, start, last, mitoses, 26.0):
+            continue
         cell.fate, cell.start = fate, start
         for t in range(max(start, 0), n_frames):  # rounded cells stop crawling
             cell.track[t] = held
@@ -509,7 +522,7 @@ def _hela_population(
         where = _pixels(*held)
         border = _border_um(held, extent) / PIXEL_UM
         if fate == "division":
-            meta = int(rng.integers(METAPHASE_FRAMES[0], METAPHASE_FRAMES[1] + 1))
+            mitoses.append((held, start, last))
             cell.durations = (ROUNDING_FRAMES, meta, ANAPHASE_FRAMES)
             cell.axis = rng.uniform(0, np.pi)
             born = start + ROUNDING_FRAMES + meta + ANAPHASE_FRAMES
@@ -684,6 +697,7 @@ def _xenopus_population(
     starts = np.array(lattice) + rng.normal(0, spacing * 0.18, (len(lattice), 2))
     flow = _walk(rng, np.zeros(2), n_frames, 0.3, 0.9)  # the sheet drifts as a whole
     seeds, events = [], []
+    mitoses: list[tuple[np.ndarray, int, int]] = []
     next_id = len(starts)
     rate = division_rate + extrusion_rate
     for i, p in enumerate(starts):
@@ -699,12 +713,17 @@ def _xenopus_population(
         where = (float(held[0]) - 0.5, float(held[1]) - 0.5)
         border = float(min(*held, size - held[0], size - held[1]))
         if draw < 1 - np.exp(-rate * n_frames):
+            meta = int(rng.integers(METAPHASE_FRAMES[0], METAPHASE_FRAMES[1] + 1))
+            last = start + ROUNDING_FRAMES + meta
+            divides = rng.random() < division_rate / rate
+            if divides and _crowded(held, start, last, mitoses, 19.0):
+                continue
             for t in range(max(start, 0), n_frames):
                 seed.track[t] = held
             seed.track[start] = held
             seed.start = start
-            if rng.random() < division_rate / rate:
-                meta = int(rng.integers(METAPHASE_FRAMES[0], METAPHASE_FRAMES[1] + 1))
+            if divides:
+                mitoses.append((held, start, last))
                 seed.fate, seed.axis = "division", rng.uniform(0, np.pi)
                 seed.metaphase = start + ROUNDING_FRAMES
                 seed.end = seed.metaphase + meta + ANAPHASE_FRAMES

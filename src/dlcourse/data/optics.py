@@ -28,7 +28,7 @@ clear pupil).
 Sources:
 
 - J. W. Goodman, *Introduction to Fourier Optics*, 3rd ed. (2005): angular-spectrum
-  propagation (ch. 3.10), coherent imaging and the pupil (ch. 6).
+  propagation (§3.10), coherent imaging and the pupil (ch. 6).
 - M. Born & E. Wolf, *Principles of Optics*, 7th ed. (1999), ch. 10: partially coherent imaging.
 - F. Zernike, "Phase contrast, a new method for the microscopic observation of transparent
   objects", *Physica* 9, 686-698 (1942).
@@ -44,10 +44,13 @@ Sources:
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 WAVELENGTH_UM = 0.55  # green light, the usual filter for phase contrast (assumption)
-N_MEDIUM = 1.335  # culture medium (water 1.333; Curl et al. 2005 use about 1.335)
+N_MEDIUM = 1.335  # culture medium, a little above water's 1.333 (assumption)
+Pupil = Callable[[np.ndarray, np.ndarray], np.ndarray]  # (fy, fx) in cycles/µm -> transmission
 
 
 def _require(condition: bool, message: str) -> None:
@@ -73,7 +76,8 @@ def phase_from_thickness(
 ) -> np.ndarray:
     """Phase delay φ = 2π Δn t / λ (radians) of a thickness ``t`` (µm) whose refractive index
     exceeds the medium's by ``Δn``; λ is the vacuum wavelength (µm). Assumes a thin specimen
-    (no refraction inside it: the projection approximation, Goodman ch. 5.1)."""
+    (no refraction inside it: the thin-element approximation, as for the thin lens in
+    Goodman §5.1)."""
     _require(wavelength_um > 0, f"wavelength_um must be > 0, got {wavelength_um}")
     return 2 * np.pi * np.asarray(delta_n) * np.asarray(thickness_um) / wavelength_um
 
@@ -99,7 +103,7 @@ def frequencies(shape: tuple[int, int], pixel_um: float) -> tuple[np.ndarray, np
 def defocus_kernel(
     fy: np.ndarray, fx: np.ndarray, dz_um: float, wavelength_um: float, n_medium: float
 ) -> np.ndarray:
-    """Angular-spectrum transfer function of free space over ``dz`` (Goodman eq. 3-74):
+    """Angular-spectrum transfer function of free space over ``dz`` (Goodman §3.10):
     ``exp(i 2π dz sqrt((n/λ)² - f²))`` for propagating waves, 0 for evanescent ones. The
     on-axis phase ``2π dz n/λ`` is removed (it changes no intensity)."""
     k2 = (n_medium / wavelength_um) ** 2 - fy**2 - fx**2
@@ -156,7 +160,9 @@ def annulus_source(
     return np.concatenate(points)
 
 
-def _abbe_image(field: np.ndarray, pixel_um: float, sources: np.ndarray, pupil) -> np.ndarray:
+def _abbe_image(
+    field: np.ndarray, pixel_um: float, sources: np.ndarray, pupil: Pupil
+) -> np.ndarray:
     """Abbe's method: the mean over source points ``s`` of ``|IFFT[O(f) P(f + s)]|²``."""
     spectrum = np.fft.fft2(field)
     fy, fx = frequencies(field.shape, pixel_um)
@@ -279,7 +285,9 @@ def bin_pixels(image: np.ndarray, factor: int) -> np.ndarray:
     return image.reshape(h // factor, factor, w // factor, factor).mean(axis=(1, 3))
 
 
-def uneven_illumination(rng: np.random.Generator, shape: tuple[int, int], strength: float):
+def uneven_illumination(
+    rng: np.random.Generator, shape: tuple[int, int], strength: float
+) -> np.ndarray:
     """A smooth gain across the field, ``1 ± strength``: a random tilt plus a broad bump, as
     from an off-centre lamp or a misaligned condenser (assumed form, not measured)."""
     _require(0 <= strength < 1, f"strength must be in [0, 1), got {strength}")

@@ -16,10 +16,10 @@ HeLa-like cells (``"brightfield"``, ``"phase_contrast"``), sizes in µm:
   15-19 µm across with a plate of condensed chromatin), *anaphase* (1 frame: the cell elongates
   and the two chromatid sets move apart), *telophase* (2 frames: two round daughters, each with
   half the volume, move apart) and *spreading* (4 frames: the daughters flatten into
-  interphase cells). Rounding to anaphase onset takes 30-45 min, close to the 30-60 min from
-  nuclear-envelope breakdown to anaphase measured in HeLa cells (e.g. Meraldi, Draviam & Sorger
-  2004, *Dev. Cell* 7, 45-60); rounded mitotic HeLa cells are about 15-20 µm across (e.g.
-  Stewart et al. 2011, *Nature* 469, 226-230).
+  interphase cells). Rounding to anaphase onset takes 30-45 min, of the order of the time
+  from nuclear-envelope breakdown to anaphase measured in HeLa cells (Meraldi, Draviam &
+  Sorger 2004, *Dev. Cell* 7, 45-60); the 15-19 µm sphere is our assumption, in line with the
+  rounded mitotic HeLa cells of Stewart et al. 2011 (*Nature* 469, 226-230).
 - **Look-alikes that do not divide**: *apoptosis* (Kerr, Wyllie & Currie 1972, *Br. J.
   Cancer* 26, 239-257: the cell rounds, shrinks to 55-75 % of a mitotic cell's radius,
   becomes denser, blebs, and its chromatin condenses into a few dense fragments; it stays
@@ -63,7 +63,7 @@ objects with their ids, and the list of events.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import torch
@@ -161,6 +161,19 @@ class MicroscopyMovie:
         [T, 2·half + 1, H, W]; frames beyond the movie's ends repeat the end frames."""
         t = torch.arange(len(self)).unsqueeze(1) + torch.arange(-half, half + 1)
         return self.images[t.clamp(0, len(self) - 1), 0]
+
+
+# What a simulator returns: frames, masks, category maps, mitotic centroids, objects per
+# frame, events, and the pixel size in µm (None where not modelled).
+_Simulated = tuple[
+    list[np.ndarray],
+    list[np.ndarray],
+    list[np.ndarray],
+    list[np.ndarray],
+    list[list[ObjectState]],
+    list[Event],
+    "float | None",
+]
 
 
 @dataclass
@@ -284,7 +297,16 @@ class _Cell:
     durations: tuple[int, ...] = ()
     axis: float = 0.0
     born: int | None = None  # daughters: first frame (telophase)
-    sister_sign: float = 0.0
+    final_radius: float = 0.0  # apoptosis: the shrunken radius
+
+
+@dataclass
+class _Particle:
+    """A piece of debris: its shape and its track (µm per frame)."""
+
+    cell_id: int
+    body: _Body
+    track: np.ndarray
 
 
 def _new_cell(rng: np.random.Generator, cell_id: int, radius: float | None = None) -> _Cell:
@@ -407,7 +429,7 @@ def _apoptosis_look(rng_seed: int, cell: _Cell, t: int) -> _Look:
     shrink = cell.durations[0]
     s = min(1.0, (k + 1) / (shrink + 1))
     rng = np.random.default_rng([rng_seed, cell.cell_id, t])
-    final = cell.mitotic_radius * cell.durations[1] / 100
+    final = cell.final_radius
     look = _interphase_look(cell, t, pos, s)
     body = look.bodies[0]
     body.radius = _lerp(cell.radius, final, s)
@@ -447,7 +469,9 @@ def _detachment_look(cell: _Cell, t: int) -> _Look:
     return look
 
 
-def _walk(rng: np.random.Generator, start: np.ndarray, frames: int, speed: float, keep: float):
+def _walk(
+    rng: np.random.Generator, start: np.ndarray, frames: int, speed: float, keep: float
+) -> np.ndarray:
     """A persistent random walk: ``frames`` positions [frames, 2] in µm, steps of about
     ``speed`` µm, the velocity keeping a share ``keep`` of itself each frame."""
     pos, v = [np.asarray(start, float)], rng.normal(0, speed / np.sqrt(2), 2)
@@ -458,7 +482,7 @@ def _walk(rng: np.random.Generator, start: np.ndarray, frames: int, speed: float
 
 
 def _pixels(row_um: float, col_um: float) -> tuple[float, float]:
-    """Camera-pixel coordinates of a point in µm (pixel i's centre lies at (i + 0.5) pixels)."""
+    """Camera-pixel coordinates of a point in µm (pixel i's centre lies at (i + 0.5)·PIXEL_UM)."""
     return float(row_um) / PIXEL_UM - 0.5, float(col_um) / PIXEL_UM - 0.5
 
 
@@ -482,7 +506,7 @@ def _hela_population(
     rates: dict[str, float],
     n_debris: int,
     margin: float,
-) -> tuple[dict[int, _Cell], list[_Body], list[np.ndarray], list[Event]]:
+) -> tuple[dict[int, _Cell], list[_Particle], list[Event]]:
     """Cells with their tracks and fates, debris with theirs, and the events."""
     cells: dict[int, _Cell] = {}
     target = int(coverage * extent**2 / (np.pi * 13**2 * 1.3))
@@ -544,7 +568,8 @@ def _hela_population(
                 Event("division", cell.cell_id, start, *where, border, first, first + meta, ids)
             )
         elif fate == "apoptosis":
-            cell.durations = (3, int(rng.integers(55, 76)))
+            cell.durations = (3,)
+            cell.final_radius = cell.mitotic_radius * rng.uniform(0.55, 0.75)
             events.append(Event("apoptosis", cell.cell_id, start, *where, border))
         else:
             cell.durations = (ROUNDING_FRAMES, int(rng.integers(4, 11)))
@@ -552,38 +577,34 @@ def _hela_population(
             for t in range(max(start, 0), n_frames):
                 cell.track[t] = held + jiggle[t]
             events.append(Event("detachment", cell.cell_id, start, *where, border))
-    debris, debris_tracks = [], []
+    debris = []
     for _ in range(n_debris):
         radius = rng.uniform(1.5, 4.0)
-        debris.append(
-            _Body(
-                0.0,
-                0.0,
-                radius,
-                rng.uniform(1.5, 1.0 + radius),
-                elongation=rng.uniform(1.0, 1.8),
-                angle=rng.uniform(0, np.pi),
-                harmonics=np.stack(
-                    [np.arange(3, 6), rng.uniform(0, 0.2, 3), rng.uniform(0, 2 * np.pi, 3)], 1
-                ),
-                delta_n=rng.uniform(0.04, 0.08),
-                absorb=ABSORB_DEBRIS,
-            )
+        body = _Body(
+            0.0,
+            0.0,
+            radius,
+            rng.uniform(1.5, 1.0 + radius),
+            elongation=rng.uniform(1.0, 1.8),
+            angle=rng.uniform(0, np.pi),
+            harmonics=np.stack(
+                [np.arange(3, 6), rng.uniform(0, 0.2, 3), rng.uniform(0, 2 * np.pi, 3)], 1
+            ),
+            delta_n=rng.uniform(0.04, 0.08),
+            absorb=ABSORB_DEBRIS,
         )
         track = _walk(rng, rng.uniform(0, extent, 2), n_frames, 1.0, 0.0)
-        debris_tracks.append(track)
+        debris.append(_Particle(next_id, body, track))
         border = _border_um(track[0], extent) / PIXEL_UM
         events.append(Event("debris", next_id, 0, *_pixels(*track[0]), border))
         next_id += 1
-    return cells, debris, debris_tracks, events
+    return cells, debris, events
 
 
 def _hela_looks(
     seed: int,
     cells: dict[int, _Cell],
-    debris: list[_Body],
-    debris_tracks: list[np.ndarray],
-    events: list[Event],
+    debris: list[_Particle],
     t: int,
 ) -> list[_Look]:
     """Every cell's and particle's look at frame ``t``."""
@@ -604,10 +625,10 @@ def _hela_looks(
             looks.append(_apoptosis_look(seed, cell, t))
         elif t - cell.start < sum(cell.durations):  # detachment, until it leaves
             looks.append(_detachment_look(cell, t))
-    debris_ids = [e.cell_id for e in events if e.kind == "debris"]
-    for body, track, debris_id in zip(debris, debris_tracks, debris_ids, strict=True):
-        moved = _Body(**{**body.__dict__, "row": track[t][0], "col": track[t][1]})
-        looks.append(_Look(debris_id, DEBRIS, *track[t], [moved]))
+    for particle in debris:
+        row, col = particle.track[t]
+        moved = replace(particle.body, row=row, col=col)
+        looks.append(_Look(particle.cell_id, DEBRIS, row, col, [moved]))
     return looks
 
 
@@ -625,11 +646,11 @@ def _hela_movie(
     border_margin_um: float,
     photons: float,
     read_noise: float,
-):
+) -> _Simulated:
     extent = size * PIXEL_UM
     rates = {"division": division_rate, "apoptosis": apoptosis_rate}
     rates["detachment"] = detachment_rate
-    cells, debris, tracks, events = _hela_population(
+    cells, debris, events = _hela_population(
         rng, n_frames, extent, coverage, rates, n_debris, border_margin_um
     )
     step = PIXEL_UM / OVERSAMPLE
@@ -639,7 +660,7 @@ def _hela_movie(
     focus_drift = _walk(rng, np.zeros(2), n_frames, 0.15, 0.9)[:, 0]
     frames, masks, categories, centroids, objects = [], [], [], [], []
     for t in range(n_frames):
-        looks = _hela_looks(seed, cells, debris, tracks, events, t)
+        looks = _hela_looks(seed, cells, debris, t)
         path, density = _render_optics(looks, n_fine, step)
         phase = optics.phase_from_thickness(path, 1.0, optics.WAVELENGTH_UM)
         specimen = optics.specimen_field(phase, np.exp(-np.log(10) * density))
@@ -822,7 +843,7 @@ def _xenopus_movie(
     border_margin_px: float,
     photons: float,
     read_noise: float,
-):
+) -> _Simulated:
     spacing = rng.uniform(14, 16)
     seeds, events = _xenopus_population(
         rng,

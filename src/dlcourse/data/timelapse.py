@@ -38,10 +38,11 @@ border is recorded.
 
 The optics: a 10×/0.25 objective, green light (λ 0.55 µm), camera pixels of 1.3 µm in the
 specimen (a 6.5 µm sCMOS pixel at 10× with 2×2 binning), the optics computed on a grid twice
-as fine and then binned. Brightfield: the condenser at NA 0.1, the focus 3-6 µm off the cells
-(drifting slowly), as one sets it to see unstained cells. Phase contrast: a Ph1-like annulus
-and ring (:func:`dlcourse.data.optics.phase_contrast`), in focus. Both: uneven illumination
-and a camera with shot noise and read noise.
+as fine and then binned. Brightfield: the condenser at NA 0.1, the focus 3-6 µm off the cells,
+as one sets it to see unstained cells. Phase contrast: a Ph1-like annulus and ring
+(:func:`dlcourse.data.optics.phase_contrast`), in focus. Both: the focus wanders by about
+±0.5 µm from frame to frame (as under autofocus), uneven illumination (±15 %) and a camera with
+shot noise and read noise.
 
 Xenopus (``"xenopus"``): a packed epithelium, a jittered hexagonal lattice of cells 14-16 px
 apart whose outlines are the Voronoi tessellation of their centres, marked by a fluorescent
@@ -657,7 +658,9 @@ def _hela_movie(
     n_fine = size * OVERSAMPLE
     gain = optics.uneven_illumination(rng, (size, size), 0.15)
     focus = rng.uniform(3.0, 6.0) if modality == "brightfield" else 0.0
-    focus_drift = _walk(rng, np.zeros(2), n_frames, 0.15, 0.9)[:, 0]
+    focus_drift = np.zeros(n_frames)  # mean-reverting, as under autofocus: std ≈ 0.5 µm
+    for t in range(1, n_frames):
+        focus_drift[t] = 0.9 * focus_drift[t - 1] + rng.normal(0, 0.2)
     frames, masks, categories, centroids, objects = [], [], [], [], []
     for t in range(n_frames):
         looks = _hela_looks(seed, cells, debris, t)
@@ -666,8 +669,9 @@ def _hela_movie(
         specimen = optics.specimen_field(phase, np.exp(-np.log(10) * density))
         if modality == "brightfield":
             fine = optics.brightfield(specimen, step, focus + focus_drift[t])
-        else:  # background intensity: the direct light through the ring, 0.3² of it
-            fine = optics.phase_contrast(specimen, step, defocus_um=focus_drift[t]) / 0.09
+        else:
+            fine = optics.phase_contrast(specimen, step, defocus_um=focus_drift[t])
+            fine /= 0.3**2  # the background: the direct light through the ring
         intensity = optics.bin_pixels(fine, OVERSAMPLE) * gain
         frames.append(optics.camera(rng, intensity, photons, read_noise))
         category, mask = _render_truth(looks, size, PIXEL_UM)

@@ -159,7 +159,7 @@ def test_masks_align_with_events_and_centroids(movie):
     for t in range(len(movie)):
         found = centroids_from_mask(movie.masks[t, 0].numpy())
         assert (
-            match_points(found, movie.centroids[t], 1.0).tp == len(found) == len(movie.centroids[t])
+            match_points(found, movie.centroids[t], 0.5).tp == len(found) == len(movie.centroids[t])
         )
         expected = [(e.row, e.col) for e in divisions if e.metaphase <= t <= e.anaphase]
         assert match_points(movie.centroids[t], expected, 1e-6).tp == len(expected) == len(found)

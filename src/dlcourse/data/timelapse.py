@@ -135,8 +135,9 @@ class ObjectState:
 class MicroscopyMovie:
     """A movie: images float32 [T, 1, H, W]; masks uint8 [T, 1, H, W] (1 = mitotic cell,
     metaphase or anaphase); categories uint8 [T, 1, H, W] (indices into
-    :data:`CATEGORIES`); per frame the mitotic cells' centres [K, 2] (row, col) and every
-    object; and the events."""
+    :data:`CATEGORIES`); per frame the mitotic cells' centres [K, 2] (row, col, in pixels,
+    pixel i centred at i, as ``skimage`` centroids) and every object; the events; the camera
+    pixel in µm (NaN for ``"xenopus"``, whose model has no physical scale)."""
 
     images: torch.Tensor
     masks: torch.Tensor
@@ -690,10 +691,15 @@ def _hela_movie(
     return frames, masks, categories, centroids, objects, events, PIXEL_UM
 
 
+def _border_px(pos: np.ndarray, size: int) -> float:
+    """Distance (pixels) from a point to the frame's edge; pixel i spans i ± 0.5."""
+    return float(min(pos[0] + 0.5, pos[1] + 0.5, size - 0.5 - pos[0], size - 0.5 - pos[1]))
+
+
 @dataclass
 class _Seed:
-    """A Xenopus epithelial cell: the track of its centre (pixels), the tilt of its centre
-    through the z-stack, and its fate."""
+    """A Xenopus epithelial cell: the track of its centre (pixels, pixel i centred at i), the
+    tilt of its centre through the z-stack, and its fate."""
 
     cell_id: int
     track: dict[int, np.ndarray]
@@ -733,10 +739,10 @@ def _xenopus_population(
         draw = rng.random()
         start = int(rng.integers(-ROUNDING_FRAMES, n_frames - 1))
         held = track[max(start, 0)]
-        if min(*held, size - held[0], size - held[1]) < margin:
+        border = _border_px(held, size)
+        if border < margin:
             continue
-        where = (float(held[0]) - 0.5, float(held[1]) - 0.5)
-        border = float(min(*held, size - held[0], size - held[1]))
+        where = (float(held[0]), float(held[1]))
         if draw < 1 - np.exp(-rate * n_frames):
             meta = int(rng.integers(METAPHASE_FRAMES[0], METAPHASE_FRAMES[1] + 1))
             last = start + ROUNDING_FRAMES + meta
@@ -769,8 +775,7 @@ def _xenopus_population(
         elif draw > 1 - bright_share:
             seed.fate, seed.axis = "bright_nucleus", rng.uniform(0, np.pi)
             row, col = (float(x) for x in track[0])
-            border = min(row, col, size - row, size - col)
-            events.append(Event("bright_nucleus", i, 0, row - 0.5, col - 0.5, border))
+            events.append(Event("bright_nucleus", i, 0, row, col, _border_px(track[0], size)))
     return seeds, events
 
 
@@ -909,10 +914,10 @@ def _xenopus_movie(
             stack[z] = gaussian_filter(signal, 0.7 + 0.6 * abs(z - mid))
         for seed in alive:
             kind = _xenopus_kind(seed, t)
-            row, col = seed.track[t]
-            frame_objects.append(ObjectState(seed.cell_id, kind, row - 0.5, col - 0.5))
+            row, col = (float(x) for x in seed.track[t])
+            frame_objects.append(ObjectState(seed.cell_id, kind, row, col))
             if kind == MITOTIC:
-                points.append((row - 0.5, col - 0.5))
+                points.append((row, col))
         projection = stack[mid - projected : mid + projected + 1].max(axis=0)
         frames.append(optics.camera(rng, 0.1 + projection * gain, photons, read_noise))
         masks.append(mask)

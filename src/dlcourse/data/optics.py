@@ -304,7 +304,7 @@ def camera(
 ) -> np.ndarray:
     """A camera image in units of the illumination: Poisson photon counts with ``photons``
     photoelectrons per pixel at intensity 1 (shot noise), plus Gaussian read noise of
-    ``read_noise`` electrons (sCMOS cameras: about 1-2 e⁻ rms), divided by ``photons``."""
+    ``read_noise`` electrons (sCMOS datasheets: about 1-2 e⁻ rms), divided by ``photons``."""
     _require(photons > 0 and read_noise >= 0, "need photons > 0 and read_noise >= 0")
     counts = rng.poisson(np.clip(intensity, 0, None) * photons).astype(float)
     return (counts + rng.normal(0, read_noise, intensity.shape)) / photons

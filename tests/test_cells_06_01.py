@@ -1,0 +1,97 @@
+"""Notebook 06/01: its detection cells equal the library's copies (used by 02 and 03), its
+hand check holds, and the forest baseline's features behave as documented."""
+
+from __future__ import annotations
+
+import inspect
+from pathlib import Path
+
+import numpy as np
+import pytest
+from test_notebook_code import code_cells, definition
+
+from dlcourse.segmentation import detection
+from dlcourse.segmentation.features import (
+    feature_names,
+    filter_names,
+    frame_features,
+    movie_features,
+    sample_pixels,
+)
+
+NOTEBOOK = (
+    Path(__file__).resolve().parents[1]
+    / "PyTorch/06_Image_Segmentation/01_mitosis_detection_brightfield.ipynb"
+)
+
+
+@pytest.mark.parametrize(
+    "name", ["centroids_from_mask", "Matching", "match_points", "detection_scores"]
+)
+def test_cell_equals_library(name):
+    # ast's source segment of a class leaves out its decorators: compare without them.
+    library = inspect.getsource(getattr(detection, name)).rstrip()
+    body = "\n".join(line for line in library.splitlines() if not line.startswith("@"))
+    assert definition(NOTEBOOK, name) == body
+    if name == "Matching":
+        cells = "\n".join(code_cells(NOTEBOOK))
+        assert "@dataclass(frozen=True)\nclass Matching:" in cells
+
+
+def test_notebook_hand_check():
+    # The notebook's example: the middle detection could serve either cell; one-to-one
+    # matching with the most matches gives it to the right-hand one.
+    true = np.array([[10.0, 10.0], [10.0, 20.0]])
+    pred = np.array([[10.0, 15.0], [10.0, 9.0], [40.0, 40.0]])
+    m = detection.match_points(pred, true, 6.0)
+    assert sorted(map(tuple, m.pairs.tolist())) == [(0, 1), (1, 0)]
+    assert m.false_positives.tolist() == [2] and m.fn == 0
+    scores = detection.detection_scores([pred], [true], 6.0)
+    assert scores["precision"] == pytest.approx(2 / 3) and scores["recall"] == 1.0
+
+
+def test_frame_features_respond_to_a_bright_blob():
+    yy, xx = np.mgrid[:41, :41]
+    blob = np.exp(-((yy - 20.0) ** 2 + (xx - 20.0) ** 2) / (2 * 3.0**2)).astype(np.float32)
+    f = frame_features(blob)
+    names = filter_names()
+    assert f.shape == (41, 41, len(names))
+    log2 = f[..., names.index("LoG 2")]
+    assert log2[20, 20] < 0 and log2[20, 20] == log2.min()  # bright blob: negative LoG
+    large = f[..., names.index("tensor 1 large")]
+    small = f[..., names.index("tensor 1 small")]
+    assert np.all(large >= small - 1e-7)
+    assert large[20, 26] > large[20, 20]  # edges, not the flat top, have gradient energy
+
+
+def test_movie_features_add_temporal_differences():
+    rng = np.random.default_rng(0)
+    still = np.repeat(rng.random((1, 24, 24), dtype=np.float32), 5, axis=0)
+    f = movie_features(still, lag=2)
+    n = len(filter_names())
+    assert f.shape == (5, 24, 24, 3 * n) and len(feature_names()) == 3 * n
+    assert np.allclose(f[..., n:], 0)  # nothing changes, no temporal signal
+    moving = still.copy()
+    moving[3:] += 1.0
+    g = movie_features(moving, lag=2)
+    intensity_after = feature_names().index("intensity, t + lag")
+    assert np.allclose(g[1, ..., intensity_after], 1.0) and np.allclose(
+        g[4, ..., intensity_after], 0
+    )
+    with pytest.raises(ValueError, match="frames"):
+        movie_features(still[0])
+
+
+def test_sample_pixels_balances_classes():
+    masks = np.zeros((2, 1, 10, 10), dtype=np.uint8)
+    categories = np.zeros_like(masks)
+    masks[0, 0, :3, :3] = 1
+    categories[0, 0, :3, :3] = 3
+    categories[1, 0, 5:, 5:] = 5
+    index, labels = sample_pixels(masks, categories, n_per_class=9, seed=0)
+    assert labels.sum() == 9 and len(labels) == 27
+    assert (categories.ravel()[index[labels == 0]] > 0).sum() == 9
+    again, _ = sample_pixels(masks, categories, n_per_class=9, seed=0)
+    assert np.array_equal(index, again)
+    with pytest.raises(ValueError, match="differ"):
+        sample_pixels(masks, categories[:1], 3)

@@ -95,3 +95,9 @@ def test_sample_pixels_balances_classes():
     assert np.array_equal(index, again)
     with pytest.raises(ValueError, match="differ"):
         sample_pixels(masks, categories[:1], 3)
+
+
+def test_notebook_records_the_window_gain_and_margins():
+    record_cell = next(c for c in code_cells(NOTEBOOK) if "record(" in c)
+    for name in ("window_gain_f1", "single_frame_f1", "rf_baseline_f1", "f1_over_rf_baseline"):
+        assert f"{name}=" in record_cell

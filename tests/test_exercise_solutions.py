@@ -23,6 +23,7 @@ SOLVED = [
     "01_Basics/01_learn_sine_regression.ipynb",
     "01_Basics/02_boston_house_price_regression.ipynb",
     "04_Regularization/01_imdb_overfit_underfit.ipynb",
+    "06_Image_Segmentation/01_mitosis_detection_brightfield.ipynb",
     "07_Time_Series/00_time_series_training.ipynb",
     "07_Time_Series/01_time_series_prediction.ipynb",
 ]

@@ -185,15 +185,19 @@ COURSE: tuple[Notebook, ...] = (
     Notebook(
         "04_Regularization/00_cifar10_regularization.ipynb",
         "Regularization: eight ways to fight overfitting against a baseline, measured honestly",
-        "Early stopping, L1/L2 (penalty vs weight_decay vs AdamW), dropout, batch norm, "
-        "augmentation; validation split, three seeds, test once",
+        "The CNN, L1/L2 penalties and the loop written in cells; early stopping, weight_decay vs "
+        "AdamW, dropout, batch norm, augmentation; regularisation x schedule over three seeds, "
+        "validation split, test once",
         "CIFAR-10 (cat, dog), 3,000 images",
         {
             "baseline_train_accuracy": ">= 0.95",
             "baseline_val_loss_rise": "> 0",
+            "combined_minus_baseline_constant": "> 0",
+            "combined_minus_baseline_onecycle": "> 0",
             "best_regularized_val_accuracy": ">= 0.75",
+            "notebook_minutes": "<= 20",
         },
-        figure=2,
+        figure=5,
         headline="best_regularized_val_accuracy",
     ),
     Notebook(

@@ -22,9 +22,11 @@ SOLVED = [
     "01_Basics/00_fashion_mnist_basic_cnn.ipynb",
     "01_Basics/01_learn_sine_regression.ipynb",
     "01_Basics/02_boston_house_price_regression.ipynb",
+    "03_Advanced_CNN/00_densenet_architecture.ipynb",
     "02_Image_Classification/00_cifar10_classification.ipynb",
     "04_Regularization/00_cifar10_regularization.ipynb",
     "04_Regularization/01_imdb_overfit_underfit.ipynb",
+    "05_Transfer_Learning/00_imagenet_transfer_learning.ipynb",
     "07_Time_Series/00_time_series_training.ipynb",
     "07_Time_Series/01_time_series_prediction.ipynb",
 ]

@@ -568,3 +568,20 @@ def test_the_helpers_hold_only_what_the_program_uses():
     for unused in ("def auc(", "class Callback", "class Batches", "callback.", "EPOCH_METRICS"):
         assert unused not in text
     assert 'METRICS = {"accuracy": accuracy}' in text
+
+
+def test_a_global_model_compiled_in_a_function_is_fitted_outside_it():
+    source = (
+        HEAD
+        + DENSE
+        + (
+            "def setup():\n"
+            "    model.compile(optimizer='adam', loss='binary_crossentropy')\n"
+            "setup()\n"
+            "history = model.fit(x, y, epochs=2, verbose=0)\n"
+        )
+    )
+    conversion = convert_source(source, "t.py")
+    assert not conversion.report.left, conversion.report.to_text()
+    assert "    global loss_fn, optimizer, metrics" in conversion.text
+    assert len(run(conversion.text)["history"]["loss"]) == 2

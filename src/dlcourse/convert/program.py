@@ -66,8 +66,9 @@ class _Scope:
     hollowed: Loc | None = None
     """In a function: where the first statement of its body was commented out, if one was."""
     exported: set[str] = field(default_factory=set)
-    """In a function: model variables that outlive it (returned, or parameters it does not fit):
-    a compile of one binds its loss and optimizer as globals, for the fit outside."""
+    """In a function: local model variables that outlive it (returned, or parameters it does
+    not fit): a compile of one (or of a global model) binds its loss and optimizer as globals,
+    for the fit outside."""
     declared: set[str] = field(default_factory=set)
     """In a function: the names a ``global`` statement already declares."""
 
@@ -518,7 +519,8 @@ class Converter:
         lines = compiled.lines
         names = [setup.loss_fn, setup.optimizer, setup.metrics]
         names += [setup.lr_scheduler] if setup.scheduled else []
-        if scope.function is not None and var in scope.exported:
+        outlives = var in scope.exported or var not in scope.local  # or a global model
+        if scope.function is not None and outlives:
             new = [name for name in names if name not in scope.declared]
             scope.declared.update(new)
             if new:  # the model outlives the function: so must its loss and optimizer

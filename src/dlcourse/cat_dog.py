@@ -65,12 +65,12 @@ def predict_flip_average(model: nn.Module, images: torch.Tensor, batch_size: int
 class Recipe:
     """How notebook 02/00 trains its final model2 (section 8, "+ longer training"): AdamW and
     a one-cycle schedule peaking at ``max_lr`` (the value the notebook's learning-rate finder
-    rule gave in its full run), flips and crops, ``BCEWithLogitsLoss``."""
+    rule gave in its full run of 2026-12-06), flips and crops, ``BCEWithLogitsLoss``."""
 
     width: int = 32
     epochs: int = 36
     batch_size: int = 128
-    max_lr: float = 3e-3
+    max_lr: float = 0.03
     weight_decay: float = 0.05
     crop_padding: int = 4
     seed: int = 0

@@ -4,6 +4,7 @@ watch in its cells (no library copy). These tests run the cells' definitions."""
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -11,11 +12,23 @@ import torch
 from test_notebook_code import definition
 from torch import nn
 
+from dlcourse.augment import BatchAugment
+from dlcourse.autocast import Autocast
+
 REGULARIZATION_04_00 = (
     Path(__file__).resolve().parents[1]
     / "PyTorch/04_Regularization/00_cifar10_regularization.ipynb"
 )
-NAMES = ("SmallCNN", "kernel_weights", "penalty", "train_one_epoch", "EarlyStoppingWatch")
+NAMES = (
+    "SmallCNN",
+    "kernel_weights",
+    "penalty",
+    "train_one_epoch",
+    "evaluate",
+    "EarlyStoppingWatch",
+    "Variant",
+    "Schedule",
+)
 
 
 @pytest.fixture(scope="module")
@@ -23,7 +36,7 @@ def cells() -> dict:
     """The notebook's definitions, executed in one namespace with small data."""
     torch.manual_seed(0)
     namespace = {
-        "__name__": "notebook_04_00",
+        "__name__": __name__,
         "copy": __import__("copy"),
         "math": math,
         "torch": torch,
@@ -32,9 +45,18 @@ def cells() -> dict:
         "BATCH_SIZE": 64,
         "x_train": torch.randn(16, 3, 32, 32),
         "y_train": (torch.arange(16) % 2).float(),
+        "x_val": torch.randn(8, 3, 32, 32),
+        "y_val": (torch.arange(8) % 2).float(),
+        "device": torch.device("cpu"),
+        "Autocast": Autocast,
+        "BatchAugment": BatchAugment,
     }
     for name in NAMES:
         exec(definition(REGULARIZATION_04_00, name), namespace)
+    for name in ("Variant", "Schedule"):  # definition() leaves out the @dataclass line
+        namespace[name] = dataclass(frozen=True)(namespace[name])
+    namespace["CONSTANT"] = namespace["Schedule"]("constant 0.01", 3)
+    exec(definition(REGULARIZATION_04_00, "train_variant"), namespace)
     return namespace
 
 
@@ -101,3 +123,15 @@ def test_early_stopping_watch_follows_keras_rule(cells):
     # Keras: best at epoch 3, five epochs without improvement -> stops after epoch 8
     assert watch.stop_epoch == 8
     assert watch.best_epoch == 9 and watch.best_state["weight"].item() == 9  # it trains on
+
+
+def test_extra_seeds_score_the_validation_split_after_the_last_epoch_only(cells):
+    variant = cells["Variant"](
+        "combined", weight_decay=5e-4, dropout=0.5, batch_norm=True, augment=True
+    )
+    _, full = cells["train_variant"](variant, seed=1)
+    _, last = cells["train_variant"](variant, seed=1, curves=False)
+    assert all(not math.isnan(v) for v in full["val_accuracy"])
+    assert all(math.isnan(v) for v in last["val_accuracy"][:-1])
+    assert last["val_accuracy"][-1] == full["val_accuracy"][-1]  # the same training
+    assert last["train_loss"] == full["train_loss"]

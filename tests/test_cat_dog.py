@@ -1,7 +1,6 @@
 """The reusable cat-vs-dog model2: training recipe, checkpoint path, loading."""
 
 import json
-import re
 from pathlib import Path
 
 import pytest
@@ -52,7 +51,9 @@ def test_missing_checkpoint_is_a_clear_error(tmp_path):
 
 
 def test_recipe_matches_the_notebook_it_stands_for():
-    """`Recipe` repeats notebook 02/00's settings for later notebooks; keep them in step."""
+    """`Recipe` repeats notebook 02/00's settings for later notebooks; keep them in step. The
+    notebook computes MAX_LR from its learning-rate finder; `Recipe.max_lr` is the value that
+    rule gave in the notebook's full run (RESULTS.md)."""
     path = (
         Path(__file__).parents[1]
         / "PyTorch/02_Image_Classification/00_cifar10_classification.ipynb"
@@ -60,12 +61,13 @@ def test_recipe_matches_the_notebook_it_stands_for():
     source = "\n".join("".join(c["source"]) for c in json.loads(path.read_text())["cells"])
     r = Recipe()
     for line in (
-        f"EPOCHS_AUG = dlcourse.pick(1, {r.epochs})",
+        f"EPOCHS_LONG = dlcourse.pick(1, {r.epochs})",
         f"BATCH_SIZE = {r.batch_size}",
         f"net = Model2(width={r.width})",
         f"lr=MAX_LR, weight_decay={r.weight_decay}",
-        f"crop_padding={r.crop_padding}, seed={r.seed}).batch",
-        f"smoothed_bce({r.label_smoothing})",
+        f"BatchAugment(flip=True, crop_padding={r.crop_padding}, seed={r.seed}).batch",
+        "fast5, history5, test_curve5, minutes5 = train_model2(train_augmented, EPOCHS_LONG)",
+        'MAX_LR = float(f"{finder.min_loss_lr / 3:.1g}")',
     ):
         assert line in source, line
-    assert float(re.search(r"^MAX_LR = (\S+)", source, re.M).group(1)) == r.max_lr
+    assert "label_smoothing" not in source and not hasattr(r, "label_smoothing")

@@ -81,13 +81,13 @@ def test_code_is_converted_in_place_with_the_helpers_after_the_imports(converted
     code = [c.source for c in nb.cells if c.cell_type == "code"]
     imports = "%matplotlib inline\nimport numpy as np\nimport inspect\nimport random\nimport torch"
     assert code[0].startswith(imports)
-    assert "def fit(model, x, y" in code[1] and "def evaluate(" in code[1]
+    assert "def fit(model, loss_fn, optimizer, x, y" in code[1] and "def evaluate(" in code[1]
     assert code[2] == "# Keras: keras.utils.set_random_seed(0)\nrandom.seed(0)\n" + (
         "np.random.seed(0)\ntorch.manual_seed(0)"
     )
     assert "keras_datasets.fashion_mnist.load_data()" in code[3]
     assert "class Model(nn.Module):" in code[4] and "summary(model)" in code[4]
-    assert "history = fit(model, x_train, y_train" in code[5]
+    assert "history = fit(model, loss_fn, optimizer, x_train, y_train" in code[5]
     assert "history['loss']" in code[6]
     assert code[7].startswith("# NOT CONVERTED") and all(
         not c.outputs for c in nb.cells[1:-1] if c.cell_type == "code"

@@ -279,9 +279,7 @@ def test_a_probability_loss_without_its_activation_clips_as_keras_and_trains(los
         output = np.abs(output)
     t = namespace["t"][:16].reshape(16, -1) if target == "binary" else namespace["t"][:16]
     expected = float(np.mean(keras.ops.convert_to_numpy(getattr(keras.losses, loss)(t, output))))
-    got = namespace["model"].loss_fn(
-        torch.from_numpy(output), torch.as_tensor(t, dtype=torch.float32)
-    )
+    got = namespace["loss_fn"](torch.from_numpy(output), torch.as_tensor(t, dtype=torch.float32))
     assert abs(float(got) - expected) <= 1e-5
 
 
@@ -485,3 +483,105 @@ def test_compile_of_an_unconverted_subclassed_model_follows_it():
     ((issue, places),) = conversion.report.roots
     assert issue.loc.line == 8 and [p.line for p in places] == [11, 12]
     run(conversion.text)
+
+
+# -- explicit over magic: compile's loss and optimizer are variables, not on the model ------------
+def test_compile_binds_variables_that_fit_takes_and_print_shows_no_loss():
+    source = (
+        HEAD
+        + DENSE
+        + (
+            "model.compile(optimizer='adam', loss='binary_crossentropy', metrics=['accuracy'])\n"
+            "history = model.fit(x, y, epochs=2, verbose=0)\n"
+            "scores = model.evaluate(x, y, verbose=0)\n"
+            "shown = str(model)\n"
+        )
+    )
+    conversion = convert_source(source, "t.py")
+    assert not conversion.report.left, conversion.report.to_text()
+    text = conversion.text
+    assert "\nloss_fn = nn.BCEWithLogitsLoss()" in text
+    assert "\noptimizer = torch.optim.Adam(model.parameters()" in text
+    assert "history = fit(model, loss_fn, optimizer, x, y, epochs=2" in text
+    assert "scores = evaluate(model, loss_fn, x, y, verbose=0, metrics=metrics)" in text
+    assert "model.loss_fn" not in text and "model.optimizer" not in text
+    namespace = run(text)
+    assert "Loss" not in namespace["shown"] and "Linear" in namespace["shown"]
+    assert not hasattr(namespace["model"], "loss_fn")
+    assert not hasattr(namespace["model"], "optimizer")
+    assert len(namespace["scores"]) == 2
+
+
+def test_each_compiled_model_gets_its_own_variables():
+    source = (
+        HEAD
+        + DENSE
+        + (
+            "model2 = keras.Sequential([keras.Input(shape=(4,)), layers.Dense(1)])\n"
+            "model.compile(optimizer='adam', loss='binary_crossentropy')\n"
+            "model2.compile(optimizer='sgd', loss='mse')\n"
+            "h = model.fit(x, y, epochs=1, verbose=0)\n"
+            "h2 = model2.fit(x, y, epochs=1, verbose=0)\n"
+        )
+    )
+    conversion = convert_source(source, "t.py")
+    assert not conversion.report.left, conversion.report.to_text()
+    text = conversion.text
+    assert "model2_optimizer = torch.optim.SGD(model2.parameters()" in text
+    assert "fit(model, model_loss_fn, model_optimizer, x, y" in text
+    assert "fit(model2, model2_loss_fn, model2_optimizer, x, y" in text
+    run(text)
+
+
+def test_a_model_compiled_in_a_factory_trains_outside_it_and_a_stale_optimizer_is_refused():
+    source = HEAD + (
+        "def build():\n"
+        "    m = keras.Sequential([keras.Input(shape=(4,)), layers.Dense(1)])\n"
+        "    optimizer = keras.optimizers.RMSprop(0.001)\n"
+        "    m.compile(optimizer=optimizer, loss='mse', metrics=['mae'])\n"
+        "    return m\n"
+        "model = build()\n"
+        "history = model.fit(x, y, epochs=2, verbose=0)\n"
+        "other = build()\n"
+    )
+    conversion = convert_source(source, "t.py")
+    assert not conversion.report.left, conversion.report.to_text()
+    assert "    global loss_fn, optimizer, metrics" in conversion.text
+    namespace = run(conversion.text)
+    assert len(namespace["history"]["mae"]) == 2
+    fit = namespace["fit"]  # the optimizer now belongs to `other`
+    with pytest.raises(ValueError, match="this optimizer updates another model"):
+        fit(namespace["model"], namespace["loss_fn"], namespace["optimizer"], x=namespace["x"])
+
+
+def test_the_helpers_hold_only_what_the_program_uses():
+    source = (
+        HEAD
+        + DENSE
+        + (
+            "model.compile(optimizer='adam', loss='binary_crossentropy', metrics=['accuracy'])\n"
+            "history = model.fit(x, y, epochs=1, verbose=0)\n"
+        )
+    )
+    text = convert_source(source, "t.py").text
+    assert "def train_one_epoch(model, loader, optimizer, loss_fn" in text
+    for unused in ("def auc(", "class Callback", "class Batches", "callback.", "EPOCH_METRICS"):
+        assert unused not in text
+    assert 'METRICS = {"accuracy": accuracy}' in text
+
+
+def test_a_global_model_compiled_in_a_function_is_fitted_outside_it():
+    source = (
+        HEAD
+        + DENSE
+        + (
+            "def setup():\n"
+            "    model.compile(optimizer='adam', loss='binary_crossentropy')\n"
+            "setup()\n"
+            "history = model.fit(x, y, epochs=2, verbose=0)\n"
+        )
+    )
+    conversion = convert_source(source, "t.py")
+    assert not conversion.report.left, conversion.report.to_text()
+    assert "    global loss_fn, optimizer, metrics" in conversion.text
+    assert len(run(conversion.text)["history"]["loss"]) == 2

@@ -90,7 +90,7 @@ def test_model_returned_directly_and_built_later():
     conversion = convert_source(source)
     assert not conversion.report.left, conversion.report.to_text()
     assert "return create_model(n=n)" in conversion.text
-    assert "net.optimizer = torch.optim.RMSprop(net.parameters()" in conversion.text
+    assert "optimizer = torch.optim.RMSprop(net.parameters()" in conversion.text
     namespace: dict = {}
     exec(conversion.text, namespace)
     assert namespace["net"].dense.in_features == 5 and namespace["other"].dense.in_features == 4

@@ -178,3 +178,21 @@ def test_validation_split_holds_out_the_last_samples(tmp_path):
     fit += "held_out = model.evaluate(x[15:], y[15:], verbose=0)\n"
     _, converted, _ = run_both(source, fit, x, y, tmp_path)
     assert converted["history"]["val_loss"][0] == pytest.approx(converted["held_out"])
+
+
+LR_CALLBACKS = """
+schedule = keras.callbacks.LearningRateScheduler(lambda epoch, lr: lr * 0.5)
+plateau = keras.callbacks.ReduceLROnPlateau(monitor="loss", factor=0.1, patience=1, min_delta=10.0)
+history = model.fit(x, y, epochs=4, verbose=0, callbacks=[schedule, plateau])
+"""
+
+
+def test_learning_rate_callbacks_change_the_optimizer_fit_is_given(tmp_path):
+    """The callbacks reach the optimizer through fit (Keras: self.model.optimizer)."""
+    x, y = data("mse", np.random.default_rng(6))
+    source = MLP.format(units=1, activation="linear", optimizer="'sgd'", loss="mse", metrics=[])
+    ran, converted, text = run_both(source, LR_CALLBACKS, x, y, tmp_path)
+    assert "fit(model, loss_fn, optimizer, x, y" in text
+    expected = float(keras.ops.convert_to_numpy(ran["model"].optimizer.learning_rate))
+    lr = converted["optimizer"].param_groups[0]["lr"]
+    assert lr == pytest.approx(expected, rel=1e-5) and lr < 0.01 * 0.5**4

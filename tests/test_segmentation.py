@@ -1,4 +1,6 @@
-"""U-Net shapes, segmentation losses and scores, detection matching, tiling, augmentation."""
+"""U-Net shapes, segmentation losses and Dice, detection matching, augmentation.
+
+(06/00's patches, tiling and scores, written in its cells: tests/test_cells_06_00.py.)"""
 
 from __future__ import annotations
 
@@ -18,9 +20,7 @@ from dlcourse.segmentation.augment import (
 )
 from dlcourse.segmentation.detection import centroids_from_mask, detection_scores, match_points
 from dlcourse.segmentation.losses import BCEDiceLoss, soft_dice_loss
-from dlcourse.segmentation.metrics import dice, dice_metric, iou, per_class_scores, pixel_accuracy
-from dlcourse.segmentation.patches import RandomPatches
-from dlcourse.segmentation.tiling import predict_tiled, split_tiles, stitch_tiles, tile_starts
+from dlcourse.segmentation.metrics import dice, dice_metric
 
 
 @pytest.mark.parametrize("depth", [1, 3, 4])
@@ -47,19 +47,14 @@ def test_unet_rejects_bad_input_and_settings():
         UNet(depth=0)
 
 
-def test_dice_and_iou_on_hand_made_masks():
+def test_dice_on_hand_made_masks():
     pred = np.zeros((4, 4), dtype=bool)
     true = np.zeros((4, 4), dtype=bool)
     pred[:2, :2] = True  # 4 pixels
     true[:2, :3] = True  # 6 pixels, 4 shared
     assert dice(pred, true) == pytest.approx(2 * 4 / 10)
-    assert iou(pred, true) == pytest.approx(4 / 6)
-    assert pixel_accuracy(pred, true) == pytest.approx(14 / 16)
     assert dice(np.zeros((3, 3)), np.zeros((3, 3))) == 1.0
     assert dice(np.ones((3, 3)), np.zeros((3, 3))) == 0.0
-    scores = per_class_scores(pred, true, ("interior", "membrane"))
-    assert scores["membrane_dice"] == pytest.approx(0.8)
-    assert scores["interior_iou"] == pytest.approx(10 / 12)  # 12 background pixels, 10 shared
     with pytest.raises(ValueError, match="differ"):
         dice(np.zeros((2, 2)), np.zeros((2, 3)))
 
@@ -106,36 +101,6 @@ def test_centroids_from_mask():
     assert np.allclose(sorted(map(tuple, points)), [(3.0, 3.0), (11.5, 13.5)])
 
 
-@pytest.mark.parametrize("size", [(512, 512), (300, 157), (40, 40)])
-def test_tiling_reassembles_exactly(size):
-    image = torch.randn(2, 3, *size)
-    tile = 64
-    if min(size) >= tile:
-        tiles = split_tiles(image, tile, overlap=16)
-        assert all(t.shape[-2:] == (tile, tile) for _, _, t in tiles)
-        assert torch.equal(stitch_tiles(tiles, *size, tile), image)
-    identity = torch.nn.Identity()
-    assert torch.equal(predict_tiled(identity, image, tile=tile, overlap=16), image)
-
-
-def test_tile_starts_cover_with_overlap():
-    starts = tile_starts(512, 128, 32)
-    assert starts[0] == 0 and starts[-1] == 512 - 128
-    assert all(b - a <= 128 - 32 for a, b in zip(starts, starts[1:], strict=False))
-    with pytest.raises(ValueError, match="overlap"):
-        tile_starts(100, 32, 32)
-
-
-def test_tiled_unet_matches_whole_image_away_from_seams():
-    net = UNet(width=4, depth=2).eval()
-    image = torch.randn(1, 1, 96, 96)
-    with torch.no_grad():
-        whole = net(image)
-    tiled = predict_tiled(net, image, tile=64, overlap=32)
-    assert tiled.shape == whole.shape
-    assert torch.allclose(tiled[..., 20:40, 20:40], whole[..., 20:40, 20:40], atol=1e-4)
-
-
 def test_dihedral_transforms_invert_and_augment_keeps_masks_aligned():
     x = torch.arange(2 * 5 * 5.0).reshape(2, 1, 5, 5)
     for k in range(8):
@@ -168,20 +133,6 @@ def test_augmentation_refuses_unknown_transforms(transforms):
         PairedAugment(transforms=transforms)
     with pytest.raises(ValueError, match="choice of 0-7"):
         predict_tta(lambda t: t, torch.rand(1, 1, 4, 4), transforms=transforms)
-
-
-def test_random_patches_shapes_and_seed():
-    images = torch.rand(3, 1, 50, 60)
-    masks = (images > 0.5).float()
-    a = RandomPatches(images, masks, 32, patches_per_epoch=10, batch_size=4, seed=3)
-    b = RandomPatches(images, masks, 32, patches_per_epoch=10, batch_size=4, seed=3)
-    batches = list(a)
-    assert len(a) == len(batches) == 3
-    assert [x.shape[0] for x, _ in batches] == [4, 4, 2]
-    for (x, y), (x2, _) in zip(batches, b, strict=True):
-        assert torch.equal(y, (x > 0.5).float()) and torch.equal(x, x2)
-    with pytest.raises(ValueError, match="exceeds"):
-        RandomPatches(images, masks, 64, 4)
 
 
 def test_load_mask_folder(tmp_path):

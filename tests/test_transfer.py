@@ -1,4 +1,5 @@
-"""dlcourse.transfer: nested subsets, freezing, batch norm kept in eval mode, feature cache."""
+"""dlcourse.transfer: nested subsets, fixed-step training, the feature cache. (Freezing and
+batch norm kept in eval mode are written in notebook 05/00: tests/test_cells_05_00.py.)"""
 
 from __future__ import annotations
 
@@ -18,17 +19,16 @@ def test_nested_balanced_subsets():
         transfer.nested_subsets(labels, [200])
 
 
-def test_frozen_batch_norm_stays_in_eval_mode():
-    net = nn.Sequential(
-        nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.Conv2d(4, 4, 1), nn.BatchNorm2d(4)
-    )
-    transfer.freeze(net[:2])
-    model = transfer.KeepFrozenBatchNormEval(net).train()
-    assert not net[1].training and net[3].training
-    assert transfer.parameter_count(net, trainable_only=True) == 4 * 4 + 4 + 8
-    before = net[1].running_mean.clone()
-    model(torch.randn(2, 3, 8, 8))
-    assert torch.equal(net[1].running_mean, before)
+def test_train_for_steps_takes_exactly_the_steps_asked_for():
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.Flatten(), nn.LazyLinear(1))
+    x, y = torch.randn(10, 3, 8, 8), torch.tensor([0, 1] * 5)
+    net(x[:2])  # materialise the lazy layer
+    steps = []
+    net.register_forward_hook(lambda *_: steps.append(1))
+    out = transfer.train_for_steps(net, x, y, steps=7, batch_size=4)
+    assert out is net and not net.training
+    assert len(steps) == 7  # 7 batches of 4 from 10 images: passes wrap around
 
 
 def test_features_are_cached(tmp_path, monkeypatch):

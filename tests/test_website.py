@@ -98,7 +98,7 @@ def test_site_has_cards_pages_results_and_docs(quick_site):
 def test_full_run_is_judged(tmp_path):
     run = write_run(tmp_path / "run", TWO, mode="full")
     results = load_results(run / "results.json")
-    miss = results[1].metrics | {"best_val_accuracy": 0.5}
+    miss = results[1].metrics | {"best_test_accuracy": 0.5}
     save_results(
         [results[0], type(results[1])(**{**results[1].__dict__, "metrics": miss})],
         run / "results.json",

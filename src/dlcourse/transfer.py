@@ -1,4 +1,9 @@
-"""Transfer-learning helpers: nested training subsets, frozen parts, features cached on disk.
+"""Transfer-learning helpers: nested training subsets, features cached on disk, and the
+fixed-step training that compares pretrained and randomly initialised networks.
+
+:func:`train_for_steps` is a copy of the function written in notebook
+``03_Advanced_CNN/00_densenet_architecture`` (``tests/test_cells_03_00.py`` keeps them equal);
+notebook ``05_Transfer_Learning/00`` uses it.
 
 A frozen part of a network (``requires_grad=False``, batch norm in eval mode) is a fixed
 function, so its outputs can be computed once and kept: :func:`cached_features` stores them
@@ -13,9 +18,11 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from dlcourse.atomic import atomic_file
+from dlcourse.augment import BatchAugment
 from dlcourse.config import data_dir, show_progress
 
 
@@ -39,33 +46,38 @@ def nested_subsets(
     return subsets
 
 
-def freeze(module: nn.Module) -> nn.Module:
-    """No gradients for ``module``'s parameters, and batch norm in eval mode (running statistics
-    used and not updated). Returns the module."""
-    for p in module.parameters():
-        p.requires_grad_(False)
-    return module.eval()
-
-
-class KeepFrozenBatchNormEval(nn.Module):
-    """Wraps a model so that ``model.train()`` (which ``fit`` calls every epoch) leaves the batch
-    norm layers of frozen parts, those whose parameters need no gradient, in eval mode."""
-
-    def __init__(self, model: nn.Module):
-        super().__init__()
-        self.model = model
-
-    def forward(self, *args: torch.Tensor) -> torch.Tensor:
-        return self.model(*args)
-
-    def train(self, mode: bool = True) -> KeepFrozenBatchNormEval:
-        super().train(mode)
-        for m in self.model.modules():
-            if isinstance(m, nn.modules.batchnorm._BatchNorm) and not any(
-                p.requires_grad for p in m.parameters()
-            ):
-                m.eval()
-        return self
+def train_for_steps(
+    net: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    steps: int,
+    lr: float = 1e-3,
+    batch_size: int = 32,
+    seed: int = 0,
+) -> nn.Module:
+    """Train every layer of ``net`` for exactly ``steps`` optimizer steps on the images ``x``
+    (float, normalised) and 0/1 labels ``y``: AdamW with weight decay 0.05, a one-cycle schedule
+    peaking at ``lr``, random flips and shifts of up to 1/8 of the side, binary cross-entropy on
+    one logit. Returns ``net`` in eval mode."""
+    device = next(net.parameters()).device
+    net.to(memory_format=torch.channels_last)
+    order_gen = torch.Generator().manual_seed(seed)
+    augment = BatchAugment(flip=True, crop_padding=x.shape[-1] // 8, seed=seed)
+    optimizer = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=0.05)
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, lr, total_steps=steps)
+    net.train()
+    order = torch.empty(0, dtype=torch.long)
+    for _ in range(steps):
+        if len(order) < batch_size:  # the next pass over the images, in a new random order
+            order = torch.cat([order, torch.randperm(len(x), generator=order_gen)])
+        idx, order = order[:batch_size], order[batch_size:]
+        images = augment(x[idx].to(device)).contiguous(memory_format=torch.channels_last)
+        loss = F.binary_cross_entropy_with_logits(net(images).flatten(), y[idx].float().to(device))
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        scheduler.step()
+    return net.eval()
 
 
 @torch.inference_mode()

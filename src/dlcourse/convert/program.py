@@ -22,7 +22,7 @@ from dlcourse.convert.read.models import Found, ModelFinder
 from dlcourse.convert.read.names import Aliases, is_keras_module
 from dlcourse.convert.read.units import Unit
 from dlcourse.convert.report import Loc, Report
-from dlcourse.convert.write.compile_fit import CompileConverter
+from dlcourse.convert.write.compile_fit import CompileConverter, Setup
 from dlcourse.convert.write.edits import Edits
 from dlcourse.convert.write.expressions import ExpressionRewriter
 from dlcourse.convert.write.model_code import ModelPlan, emit_model
@@ -65,6 +65,12 @@ class _Scope:
     """In a function: the names local to it (they hide the enclosing scope's)."""
     hollowed: Loc | None = None
     """In a function: where the first statement of its body was commented out, if one was."""
+    exported: set[str] = field(default_factory=set)
+    """In a function: local model variables that outlive it (returned, or parameters it does
+    not fit): a compile of one (or of a global model) binds its loss and optimizer as globals,
+    for the fit outside."""
+    declared: set[str] = field(default_factory=set)
+    """In a function: the names a ``global`` statement already declares."""
 
     def model(self, var: str) -> tuple[bool, ModelDef | None]:
         """(is ``var`` a converted model here, its definition when known)."""
@@ -190,6 +196,15 @@ class Converter:
         self.augmenters: set[str] = set()
         self.model_params = _model_params(units)
         """(function, parameter) pairs that receive a model at some call (``show(model)``)."""
+        self.own = own | helper_globals()
+        self.compiled_vars = _compiled_vars(units)
+        self.compile_only = _compile_only(units)
+        self.setups: dict[str, Setup] = {}
+        """Model variable -> the variables its converted compile binds (fit takes them)."""
+        self.last_setup: Setup | None = None
+        self.metrics: set[str] = set()
+        self.features: set[str] = set()
+        """Optional parts of the helpers the program needs (templates.FEATURES)."""
 
     # -- driver -------------------------------------------------------------------------------
     def run(self) -> Result:
@@ -231,6 +246,7 @@ class Converter:
                 return
             inner = self._scope(scope, stmt.name)
             inner.local = _local_names(stmt)
+            inner.exported = _exported(stmt)
             for param in _params(stmt):
                 if (stmt.name, param) in self.model_params:
                     inner.models[param] = None  # a model, defined where the call passes it
@@ -271,6 +287,7 @@ class Converter:
     def _callback_class(self, stmt: ast.ClassDef, where: _Where, index: int) -> None:
         """``class PrintDot(keras.callbacks.Callback)``: the helpers' ``Callback`` has its API."""
         self._use(where, {"Callback"}, set())
+        self.features.add("cb")
         header = self.units[where.unit].lines[stmt.lineno - 1]
         base = self.units[where.unit].segment(stmt.bases[index])
         if stmt.bases[index].lineno == stmt.lineno and base and header.count(base) == 1:
@@ -399,6 +416,7 @@ class Converter:
             lambda var: self.uncompiled.get(var) if scope.model(var)[0] else None,
             self.renamed,
             self.augmenters,
+            self._setup_of,
         )
         try:
             new = rewriter.visit(pruned)
@@ -411,6 +429,7 @@ class Converter:
         self._rebind(stmt, scope)
         if rewriter.changed or pruned is not stmt and ast.dump(pruned) != ast.dump(stmt):
             self._use(where, rewriter.helpers, rewriter.imports)
+            self.features |= rewriter.features
             for message in rewriter.notes:
                 self.report.note(self._loc(stmt, where), message)
             value = getattr(new, "value", None)
@@ -474,8 +493,9 @@ class Converter:
             self._leave(stmt, stmt, f"{var}.compile: the model {var} was not converted", failed)
             return True
         _, model = scope.model(var)
+        setup = self._setup(var)
         try:
-            compiled = self.compiler.convert(var, call, model)
+            compiled = self.compiler.convert(var, call, model, setup)
         except Unsupported as err:
             self._leave(stmt, err.node or stmt, err.message)
             loc = self._loc(stmt, where)
@@ -493,8 +513,55 @@ class Converter:
         for note in compiled.notes:
             self.report.note(self._loc(stmt, where), note)
         self._use(where, compiled.helpers, {"import torch", "from torch import nn"})
-        self._set(stmt, self._keras_comment(stmt) + compiled.lines)
+        self.metrics.update(compiled.metrics)
+        setup.scheduled = compiled.scheduled
+        self.setups[var], self.last_setup = setup, setup
+        lines = compiled.lines
+        names = [setup.loss_fn, setup.optimizer, setup.metrics]
+        names += [setup.lr_scheduler] if setup.scheduled else []
+        outlives = var in scope.exported or var not in scope.local  # or a global model
+        if scope.function is not None and outlives:
+            new = [name for name in names if name not in scope.declared]
+            scope.declared.update(new)
+            if new:  # the model outlives the function: so must its loss and optimizer
+                lines = [
+                    *lines[:2],
+                    f"global {', '.join(new)}  # fit() outside takes them",
+                    *lines[2:],
+                ]
+        self._set(stmt, self._keras_comment(stmt) + lines)
         return True
+
+    def _setup(self, var: str) -> Setup:
+        """The variables a compile of ``var`` binds: ``loss_fn``, ``optimizer``, ... when the
+        program compiles one model variable, else ``<var>_loss_fn``, ...; never a name the
+        program uses for something else."""
+        if var in self.setups:
+            return Setup(**{**self.setups[var].__dict__, "scheduled": False})
+        prefix = "" if len(self.compiled_vars) <= 1 else f"{var}_"
+        taken = self.own | {
+            name
+            for s in self.setups.values()
+            for name in s.__dict__.values()
+            if isinstance(name, str)
+        }
+        names = []
+        for base in ("loss_fn", "optimizer", "metrics", "lr_scheduler"):
+            name = prefix + base
+            if name in self.compile_only and name in self.compiler.recipes:
+                names.append(name)  # a Keras optimizer/loss only compile used: its successor
+            else:
+                names.append(_free(name, taken))
+        return Setup(*names)
+
+    def _setup_of(self, var: str) -> Setup | None:
+        """The compile variables that ``var.fit``/``var.evaluate`` take: those of ``var``'s last
+        compile, else of the last compile (a model passed to a function, ``show(m)``)."""
+        if var in self.setups:
+            return self.setups[var]
+        if self.last_setup is None and len(self.compiled_vars) == 1:
+            return self._setup(next(iter(self.compiled_vars)))
+        return self.last_setup
 
     def _import(self, stmt: ast.Import | ast.ImportFrom, where: _Where) -> None:
         if isinstance(stmt, ast.ImportFrom):
@@ -713,7 +780,9 @@ class Converter:
         self.edits.replace(stmt, lines)
 
     def _result(self) -> Result:
-        helpers = helpers_code(self.helpers, self.renamed) if self.helpers else None
+        helpers = None
+        if self.helpers:
+            helpers = helpers_code(self.helpers, self.renamed, self.metrics, self.features)
         for old, new in self.renamed.items():
             if helpers and re.search(rf"\b{new}\b", helpers):
                 self.report.note(
@@ -735,7 +804,7 @@ class Converter:
             self.edits.insert(*self.imports_at, 0, [*block, ""])
         before = 0
         if helpers and self.notebook:  # the helpers' cell imports what it needs itself
-            own = import_block(helpers_imports(self.helpers), False)
+            own = import_block(helpers_imports(self.helpers, self.metrics), False)
             helpers = "\n".join(own) + "\n\n\n" + helpers
         if helpers and self.helpers_at is not None:
             if self.notebook:  # a cell of its own, after the imports when they come first
@@ -767,6 +836,74 @@ def _user_bound(units: list[Unit]) -> set[str]:
             elif isinstance(node, ast.ImportFrom) and not is_keras_module(node.module or ""):
                 names |= {a.asname or a.name for a in node.names}
     return names
+
+
+def _compiled_vars(units: list[Unit]) -> set[str]:
+    """The names ``X`` of the ``X.compile(...)`` statements."""
+    return {
+        node.value.func.value.id
+        for unit in units
+        for node in (ast.walk(unit.tree) if unit.tree else ())
+        if isinstance(node, ast.Expr)
+        and isinstance(node.value, ast.Call)
+        and isinstance(node.value.func, ast.Attribute)
+        and node.value.func.attr == "compile"
+        and isinstance(node.value.func.value, ast.Name)
+    }
+
+
+def _compile_only(units: list[Unit]) -> set[str]:
+    """Names only bound by ``name = <call>`` and only read in ``X.compile(...)`` statements (a
+    Keras optimizer made for compile): the converted compile may take the name over."""
+    bound: dict[str, bool] = {}
+    reads: dict[str, bool] = {}
+    for unit in units:
+        if unit.tree is None:
+            continue
+        in_compile = {
+            id(n)
+            for stmt in ast.walk(unit.tree)
+            if isinstance(stmt, ast.Expr)
+            and isinstance(stmt.value, ast.Call)
+            and isinstance(stmt.value.func, ast.Attribute)
+            and stmt.value.func.attr == "compile"
+            for n in ast.walk(stmt)
+        }
+        recipes = {
+            id(stmt.targets[0])
+            for stmt in ast.walk(unit.tree)
+            if isinstance(stmt, ast.Assign)
+            and len(stmt.targets) == 1
+            and isinstance(stmt.value, ast.Call)
+        }
+        for node in ast.walk(unit.tree):
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+                reads[node.id] = reads.get(node.id, True) and id(node) in in_compile
+            elif isinstance(node, ast.Name):
+                bound[node.id] = bound.get(node.id, True) and id(node) in recipes
+            elif isinstance(node, ast.arg):
+                bound[node.arg] = False
+            elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                bound[node.name] = False
+    return {name for name, ok in bound.items() if ok and reads.get(name, True)}
+
+
+def _exported(func: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
+    """Names that leave ``func`` holding a model: returned, or parameters it does not fit."""
+    returned = {
+        node.value.id
+        for node in ast.walk(func)
+        if isinstance(node, ast.Return) and isinstance(node.value, ast.Name)
+    }
+    fitted = {
+        node.func.value.id
+        for node in ast.walk(func)
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr in ("fit", "evaluate", "fit_generator", "evaluate_generator")
+        and isinstance(node.func.value, ast.Name)
+    }
+    return returned | (set(_params(func)) - fitted)
 
 
 def _free(name: str, taken: set[str]) -> str:

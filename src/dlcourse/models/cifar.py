@@ -1,5 +1,5 @@
-"""CIFAR-10 cat-vs-dog networks: the Keras course's model1, a compact residual model2, and the
-small CNN of the regularization study. Every model returns one logit per image, shape ``[N]``."""
+"""CIFAR-10 cat-vs-dog networks: the Keras course's model1 and a compact residual model2. Every
+model returns one logit per image, shape ``[N]``."""
 
 from __future__ import annotations
 
@@ -74,27 +74,3 @@ class Model2(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.features(x)).squeeze(1)
-
-
-class SmallCNN(nn.Module):
-    """The regularization study's network: Conv 32 → Conv 32 → MaxPool → Flatten → Dense 256 →
-    Dense 1 (1,616,289 parameters as in Keras), with optional ``batch_norm`` after each
-    convolution and ``dropout`` before the last layer."""
-
-    def __init__(self, dropout: float = 0.0, batch_norm: bool = False) -> None:
-        super().__init__()
-
-        def norm(c: int) -> nn.Module:
-            return nn.BatchNorm2d(c) if batch_norm else nn.Identity()
-
-        self.features = nn.Sequential(
-            nn.Conv2d(3, 32, 3), norm(32), nn.ReLU(),
-            nn.Conv2d(32, 32, 3), norm(32), nn.ReLU(), nn.MaxPool2d(2),
-        )  # fmt: skip
-        self.classifier = nn.Sequential(
-            nn.Flatten(), nn.Linear(32 * 14 * 14, 256), nn.ReLU(),
-            nn.Dropout(dropout), nn.Linear(256, 1),
-        )  # fmt: skip
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.classifier(self.features(x)).squeeze(1)

@@ -1,4 +1,5 @@
-"""Segmentation helpers: losses, metrics, object detection scores, tiling, paired augmentation.
+"""Segmentation helpers: losses, Dice, object detection scores, paired augmentation,
+sub-pixel shifts.
 
 Import from the submodules, e.g. ``from dlcourse.segmentation.metrics import dice``.
 """

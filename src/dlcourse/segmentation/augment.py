@@ -81,8 +81,8 @@ def predict_tta(
 ) -> torch.Tensor:
     """Mean of ``predict`` over dihedral transforms of ``images``: the first ``transforms`` when
     it is a number, else those listed (square or not for 0, 2, 4, 6; rotations by 90° of
-    non-square images give other shapes, which ``predict`` must accept, e.g. a U-Net or
-    :func:`predict_tiled`)."""
+    non-square images give other shapes, which ``predict`` must accept, e.g. a U-Net or a
+    tiled prediction)."""
     ks = range(transforms) if isinstance(transforms, int) else _checked(transforms)
     total = None
     for k in ks:

@@ -1,4 +1,8 @@
-"""Losses for binary segmentation on logits: soft Dice, and BCE + Dice."""
+"""Losses for binary segmentation on logits: soft Dice, and BCE + Dice.
+
+Notebook 06/00 writes both in its cells; these copies (used by the mitosis notebooks) are tested
+equal to them.
+"""
 
 from __future__ import annotations
 

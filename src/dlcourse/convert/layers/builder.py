@@ -70,11 +70,11 @@ def snake_case(name: str) -> str:
     return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
-_MODULE_NAMES = frozenset(dir(nn.Module())) | {"loss_fn", "optimizer", "metric_names"}
+_MODULE_NAMES = frozenset(dir(nn.Module())) | {"output_activation", "stop_training"}
 
 
 def _taken_by_module(name: str) -> bool:
-    """Names an ``nn.Module`` (or the converted training code) already uses."""
+    """Names an ``nn.Module`` (or the converted class and ``fit``) already uses."""
     return name in _MODULE_NAMES
 
 

@@ -172,6 +172,23 @@ class Compiled:
     """Parts left out (an unsupported metric), with the reason: the rest is converted."""
     helpers: set[str] = field(default_factory=set)
     """Helpers the lines use (a loss written out for Keras's semantics)."""
+    metrics: list[str] = field(default_factory=list)
+    """The converted metrics' names (Keras's)."""
+    scheduled: bool = False
+    """True when the lines bind a learning-rate scheduler too."""
+
+
+@dataclass
+class Setup:
+    """The names of the variables a converted ``compile`` binds, next to the model (not on
+    it): ``fit`` and ``evaluate`` take them as arguments."""
+
+    loss_fn: str
+    optimizer: str
+    metrics: str
+    lr_scheduler: str
+    scheduled: bool = False
+    """True when the compile had a learning-rate schedule (``lr_scheduler`` is bound)."""
 
 
 def _bind(call: ast.Call, params: tuple[str, ...], what: str) -> dict[str, ast.expr]:
@@ -213,8 +230,9 @@ class CompileConverter:
             return False
         return (self.aliases.resolve(call.func) or "").startswith("keras.optimizers.schedules.")
 
-    def convert(self, var: str, call: ast.Call, model: ModelDef | None) -> Compiled:
-        """The lines replacing ``<var>.compile(...)``; sets ``model.fold`` when it folds."""
+    def convert(self, var: str, call: ast.Call, model: ModelDef | None, setup: Setup) -> Compiled:
+        """The lines replacing ``<var>.compile(...)``, binding the variables ``setup`` names;
+        sets ``model.fold`` when it folds."""
         params = ("optimizer", "loss", "loss_weights", "metrics")
         given = _bind(call, params, "compile")
         result = Compiled([])
@@ -230,19 +248,21 @@ class CompileConverter:
         loss_code = self._loss(var, self._resolve(given["loss"], result), model, result)
         schedule: list[str] = []
         optimizer = self._optimizer(
-            var, self._resolve(given.get("optimizer"), result), result, schedule
+            var, self._resolve(given.get("optimizer"), result), result, schedule, setup
         )
-        metrics = self._metrics(given.get("metrics"), result)
+        result.metrics = self._metrics(given.get("metrics"), result)
+        result.scheduled = bool(schedule)
         result.lines = [
-            "# PyTorch has no compile step: the loss, optimizer and metrics are kept on the model",
-            f"{var}.loss_fn = {loss_code}",
-            f"{var}.optimizer = {optimizer}",
-            *(f"{var}.lr_scheduler = {line}" for line in schedule),
-            f"{var}.metric_names = {json.dumps(metrics)}",
+            "# PyTorch has no compile step: the loss, the optimizer and the metrics are plain",
+            "# variables, which fit() and evaluate() take as arguments",
+            f"{setup.loss_fn} = {loss_code}",
+            f"{setup.optimizer} = {optimizer}",
+            *(f"{setup.lr_scheduler} = {line}" for line in schedule),
+            f"{setup.metrics} = {json.dumps(result.metrics)}",
         ]
         return result
 
-    def _schedule(self, var: str, expr: ast.expr, result: Compiled) -> tuple[str, str]:
+    def _schedule(self, expr: ast.expr, result: Compiled, setup: Setup) -> tuple[str, str]:
         """A Keras learning-rate schedule: (the initial rate, the LambdaLR that follows it)."""
         call = self._resolve(expr, result)
         if not self.is_schedule(call):  # type: ignore[arg-type]
@@ -266,9 +286,9 @@ class CompileConverter:
         factor = formula.format(rate=values["decay_rate"], progress=progress)
         result.notes.append(
             f"{name}: the learning rate follows the same schedule, stepped after every batch "
-            f"(torch.optim.lr_scheduler.LambdaLR in {var}.lr_scheduler)"
+            f"(torch.optim.lr_scheduler.LambdaLR in {setup.lr_scheduler}, which fit() takes)"
         )
-        lambda_lr = f"torch.optim.lr_scheduler.LambdaLR({var}.optimizer, lambda step: {factor})"
+        lambda_lr = f"torch.optim.lr_scheduler.LambdaLR({setup.optimizer}, lambda step: {factor})"
         return values["initial_learning_rate"], lambda_lr
 
     def _resolve(self, expr: ast.expr | None, result: Compiled) -> ast.expr | None:
@@ -338,7 +358,12 @@ class CompileConverter:
         model.fold = fold
 
     def _optimizer(
-        self, var: str, expr: ast.expr | None, result: Compiled, schedule: list[str]
+        self,
+        var: str,
+        expr: ast.expr | None,
+        result: Compiled,
+        schedule: list[str],
+        setup: Setup,
     ) -> str:
         if expr is None:
             name, call = "rmsprop", None  # Keras's default
@@ -364,7 +389,7 @@ class CompileConverter:
                     or isinstance(value, ast.Name)
                     and self.is_schedule(self.recipes.get(value.id))  # type: ignore[arg-type]
                 ):
-                    values[arg], scheduler = self._schedule(var, value, result)
+                    values[arg], scheduler = self._schedule(value, result, setup)
                     schedule.append(scheduler)
                     continue
                 if self.aliases.first_use(value):
@@ -442,15 +467,26 @@ def keras2_call(method: str, var: str, call: ast.Call) -> tuple[str, ast.Call, l
     return new, ast.Call(call.func, [given["x"]], keywords), notes
 
 
-def helper_call(method: str, var: str, call: ast.Call) -> ast.Call:
-    """``model.fit(x, y, ...)`` as ``fit(model, x, y, ...)`` after checking the arguments."""
+def helper_call(method: str, var: str, call: ast.Call, setup: Setup | None) -> ast.Call:
+    """``model.fit(x, y, ...)`` as ``fit(model, loss_fn, optimizer, x, y, ..., metrics=metrics)``
+    (``evaluate``: the loss only; ``predict``: neither) after checking the arguments."""
     positional, keywords = _METHODS[method]
     given = _bind(call, positional, f"{var}.{method}")
     for name, value in given.items():
         if name not in keywords:
             raise Unsupported(value, f"{var}.{method}: argument {name!r} is not supported")
-    args = [ast.Name(var, ast.Load()), *call.args]
-    return ast.Call(ast.Name(method, ast.Load()), args, call.keywords)
+    args: list[ast.expr] = [ast.Name(var, ast.Load())]
+    extra = []
+    if method != "predict":
+        if setup is None:
+            raise Unsupported(call, f"{var}.{method}: no converted {var}.compile() comes before")
+        args.append(ast.Name(setup.loss_fn, ast.Load()))
+        if method == "fit":
+            args.append(ast.Name(setup.optimizer, ast.Load()))
+        extra.append(ast.keyword("metrics", ast.Name(setup.metrics, ast.Load())))
+        if method == "fit" and setup.scheduled:
+            extra.append(ast.keyword("lr_scheduler", ast.Name(setup.lr_scheduler, ast.Load())))
+    return ast.Call(ast.Name(method, ast.Load()), [*args, *call.args], [*call.keywords, *extra])
 
 
 def callback_call(name: str, call: ast.Call) -> ast.Call:

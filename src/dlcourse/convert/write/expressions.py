@@ -14,6 +14,7 @@ from dlcourse.convert.report import Loc
 from dlcourse.convert.write.augment import image_augment
 from dlcourse.convert.write.compile_fit import (
     KERAS2_METHODS,
+    Setup,
     callback_call,
     helper_call,
     keras2_call,
@@ -26,6 +27,19 @@ _KERAS_FIT_WORDS = {"epochs", "validation_split", "validation_data", "callbacks"
 
 def _expr(code: str) -> ast.expr:
     return ast.parse(code, mode="eval").body
+
+
+def _features(method: str, call: ast.Call) -> set[str]:
+    """The optional parts of the helpers a fit/evaluate/predict call needs: callbacks (``cb``),
+    a generator of batches (``gen``: no targets given, or a number of steps)."""
+    keywords = {k.arg for k in call.keywords}
+    features = set()
+    if method == "fit" and ("callbacks" in keywords or len(call.args) >= 6):
+        features.add("cb")
+    no_targets = method != "predict" and len(call.args) < 2 and "y" not in keywords
+    if no_targets or keywords & {"steps", "steps_per_epoch", "validation_steps"}:
+        features.add("gen")
+    return features
 
 
 class ExpressionRewriter(ast.NodeTransformer):
@@ -43,8 +57,11 @@ class ExpressionRewriter(ast.NodeTransformer):
         uncompiled: Callable[[str], Loc | None] = lambda var: None,
         renamed: dict[str, str] | None = None,
         augmenters: set[str] | None = None,
+        setup: Callable[[str], Setup | None] = lambda var: None,
     ):
         self.renamed = renamed or {}
+        self.setup = setup
+        """The variables of the compile that applies to a model variable (fit takes them)."""
         self.augmenters = augmenters if augmenters is not None else set()
         """Names bound to a converted ImageDataGenerator: only their ``flow`` is converted."""
         """Helpers renamed because the program defines their name itself (its own predict)."""
@@ -54,6 +71,8 @@ class ExpressionRewriter(ast.NodeTransformer):
         """Set with an Unsupported that only follows from an earlier item (its location)."""
         self.changed = False
         self.helpers: set[str] = set()
+        self.features: set[str] = set()
+        """Optional parts of the helpers the statement needs (templates.FEATURES)."""
         self.imports: set[str] = set()
         self.notes: list[str] = []
 
@@ -80,6 +99,7 @@ class ExpressionRewriter(ast.NodeTransformer):
         name = dotted.rsplit(".", 1)[-1]
         if dotted.startswith("keras.callbacks.") and name in CALLBACKS:
             self.generic_visit(node)
+            self.features.add("cb")
             return self._helper(name, callback_call(name, node))
         if dotted in ("keras.utils.pad_sequences", "keras.preprocessing.sequence.pad_sequences"):
             self.generic_visit(node)
@@ -96,6 +116,7 @@ class ExpressionRewriter(ast.NodeTransformer):
             new, notes = image_augment(node)
             self.notes += notes
             self.imports.add("from torchvision.transforms import v2")
+            self.features.add("gen")
             return self._helper("ImageAugment", new)
         if dotted == "tensorflow.random.set_seed":
             self.changed = True
@@ -139,13 +160,16 @@ class ExpressionRewriter(ast.NodeTransformer):
         if method in KERAS2_METHODS:
             method, call, notes = keras2_call(method, var, call)
             self.notes += notes
+            self.features.add("gen")
         compiled_at = self.uncompiled(var) if method in ("fit", "evaluate") else None
         if compiled_at is not None:
             self.cause = compiled_at
             message = f"{var}.{method}: {var}.compile() was not converted ({compiled_at})"
             raise Unsupported(call, message)
         if method in ("fit", "evaluate", "predict"):
-            return self._helper(method, helper_call(method, var, call))
+            self.features |= _features(method, call)
+            setup = self.setup(var) if method != "predict" else None
+            return self._helper(method, helper_call(method, var, call, setup))
         if method == "summary":  # line_length=, positions=, ...: layout only
             return self._helper(
                 "summary",

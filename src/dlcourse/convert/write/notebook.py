@@ -12,7 +12,9 @@ from dlcourse.convert.read.units import parse_unit
 _HELPERS_INTRO = """### The training loop, written out
 
 PyTorch has no `fit`, `evaluate` or `predict`: the cell below (added by `dlcourse convert`)
-writes them as a plain loop over mini-batches. Read it once; change it freely."""
+writes them as a plain loop over mini-batches. `train_one_epoch` is the loop of `01_Basics/00`,
+and `fit(model, loss_fn, optimizer, x, y, ...)` takes the loss and the optimizer that `compile`
+became. Read it once; change it freely."""
 
 
 def _cell(kind: str, source: str, minor: int) -> nbformat.NotebookNode:

@@ -112,70 +112,77 @@ class Flow:
 '''
 
 _LOSS = '''
-def compute_loss(model, output, target):
-    """The compiled loss on outputs in Keras's layout: classes last, e.g. (N, C) or (N, H, W, C)."""
-    if getattr(model.loss_fn, "keras_targets", False):  # a loss written below for Keras
-        return model.loss_fn(output, target)
-    if isinstance(model.loss_fn, nn.CrossEntropyLoss):
+def compute_loss(loss_fn, output, target):
+    """loss_fn on outputs in Keras's layout: classes last, e.g. (N, C) or (N, H, W, C)."""
+    if getattr(loss_fn, "keras_targets", False):  # a loss written below for Keras's layout
+        return loss_fn(output, target)
+    if isinstance(loss_fn, nn.CrossEntropyLoss):  # PyTorch wants the classes on axis 1
         if target.shape == output.shape:  # one-hot targets (categorical cross-entropy)
-            return model.loss_fn(output.movedim(-1, 1), target.movedim(-1, 1))
+            return loss_fn(output.movedim(-1, 1), target.movedim(-1, 1))
         target = target.long().reshape(output.shape[:-1])  # class indices: (N,) or (N, H, W)
-        return model.loss_fn(output.movedim(-1, 1), target)  # PyTorch wants classes on axis 1
-    return model.loss_fn(output, target.reshape(output.shape).to(output.dtype))
+        return loss_fn(output.movedim(-1, 1), target)
+    return loss_fn(output, target.reshape(output.shape).to(output.dtype))
 '''
 
-_METRICS = '''
-def probabilities(model, output):
+_PROBABILITIES = '''
+def probabilities(loss_fn, output):
     """The outputs as Keras's probabilities: applies the activation folded into the loss."""
-    if isinstance(model.loss_fn, nn.BCEWithLogitsLoss):
+    if isinstance(loss_fn, nn.BCEWithLogitsLoss):
         return torch.sigmoid(output)
-    if isinstance(model.loss_fn, nn.CrossEntropyLoss):
+    if isinstance(loss_fn, nn.CrossEntropyLoss):
         return torch.softmax(output, dim=-1)
     return output
+'''
 
-
-def accuracy(model, output, target):
+_ACCURACY = '''
+def accuracy(loss_fn, output, target):
     """Keras's "accuracy": the right class (argmax), or the right side of 0.5 for binary losses."""
-    if isinstance(model.loss_fn, nn.CrossEntropyLoss) or getattr(model.loss_fn, "classes", False):
+    if isinstance(loss_fn, nn.CrossEntropyLoss) or getattr(loss_fn, "classes", False):
         predicted = output.argmax(dim=-1)
         target = target.argmax(dim=-1) if target.shape == output.shape else target
         target = target.reshape(predicted.shape)
     else:
-        predicted = (probabilities(model, output) > 0.5).float()
+        predicted = (probabilities(loss_fn, output) > 0.5).float()
         target = target.reshape(output.shape)
     return (predicted == target).float().mean()
+'''
 
-
-def mean_absolute_error(model, output, target):
+_MAE = """
+def mean_absolute_error(loss_fn, output, target):
     return (output - target.reshape(output.shape)).abs().mean()
+"""
 
-
-def mean_squared_error(model, output, target):
+_MSE = """
+def mean_squared_error(loss_fn, output, target):
     return (output - target.reshape(output.shape)).square().mean()
+"""
 
-
-def binary_crossentropy(model, output, target):
-    p = probabilities(model, output).clamp(1e-7, 1 - 1e-7)
+_BCE_METRIC = """
+def binary_crossentropy(loss_fn, output, target):
+    p = probabilities(loss_fn, output).clamp(1e-7, 1 - 1e-7)
     return F.binary_cross_entropy(p, target.reshape(output.shape).to(p.dtype))
+"""
 
-
-def precision(model, output, target):
+_PRECISION = '''
+def precision(loss_fn, output, target):
     """Of the samples predicted positive (probability above 0.5), the share that are positive."""
-    predicted = (probabilities(model, output) > 0.5).reshape(-1)
+    predicted = (probabilities(loss_fn, output) > 0.5).reshape(-1)
     positive = target.reshape(-1) > 0.5
     return (predicted & positive).sum() / predicted.sum().clamp(min=1)
+'''
 
-
-def recall(model, output, target):
+_RECALL = '''
+def recall(loss_fn, output, target):
     """Of the positive samples, the share predicted positive (probability above 0.5)."""
-    predicted = (probabilities(model, output) > 0.5).reshape(-1)
+    predicted = (probabilities(loss_fn, output) > 0.5).reshape(-1)
     positive = target.reshape(-1) > 0.5
     return (predicted & positive).sum() / positive.sum().clamp(min=1)
+'''
 
-
-def auc(model, output, target):
+_AUC = '''
+def auc(loss_fn, output, target):
     """Area under the ROC curve, exactly (Keras approximates it with 200 thresholds)."""
-    scores = probabilities(model, output).reshape(-1).double()
+    scores = probabilities(loss_fn, output).reshape(-1).double()
     positive = target.reshape(-1) > 0.5
     n_pos, n_neg = int(positive.sum()), int((~positive).sum())
     if n_pos == 0 or n_neg == 0:
@@ -184,52 +191,39 @@ def auc(model, output, target):
     ends = counts.cumsum(0).double()
     ranks = (ends - (counts - 1) / 2)[inverse]  # ranks from 1; ties share their average rank
     return (ranks[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)
+'''
 
-
-# Metrics averaged over the batches, like Keras's mean metrics.
-METRICS = {
-    "accuracy": accuracy,
-    "acc": accuracy,
-    "sparse_categorical_accuracy": accuracy,
-    "categorical_accuracy": accuracy,
-    "binary_accuracy": accuracy,
-    "mae": mean_absolute_error,
-    "mean_absolute_error": mean_absolute_error,
-    "mse": mean_squared_error,
-    "mean_squared_error": mean_squared_error,
-    "binary_crossentropy": binary_crossentropy,
-}
-# Metrics computed once over the whole pass, as Keras accumulates them.
-EPOCH_METRICS = {"auc": auc, "precision": precision, "recall": recall}
-
-
+_METER = '''
 class Meter:
-    """Keras's logs for one pass over the data: the loss and each compiled metric."""
+    """Keras's logs for one pass over the data: the loss and each compiled metric, averaged
+    over the samples."""
 
-    def __init__(self, model):
-        self.model, self.totals, self.seen, self.kept = model, {}, 0, []
+    def __init__(self, loss_fn, metrics):
+        self.loss_fn, self.metrics = loss_fn, list(metrics)
+        self.totals, self.seen = {}, 0
+        self.kept = []  # outputs and targets, for the EPOCH_METRICS  #[em]
 
     @torch.no_grad()
     def update(self, loss, output, target):
         values = {"loss": loss.item()}
-        for name in self.model.metric_names:
+        for name in self.metrics:
             if name in METRICS:
-                values[name] = METRICS[name](self.model, output, target).item()
-        if any(name in EPOCH_METRICS for name in self.model.metric_names):
-            self.kept.append((output.detach().cpu(), target.detach().cpu()))
+                values[name] = METRICS[name](self.loss_fn, output, target).item()
+        if any(name in EPOCH_METRICS for name in self.metrics):  # for the end of the pass  #[em]
+            self.kept.append((output.detach().cpu(), target.detach().cpu()))  #[em]
         for name, value in values.items():
             self.totals[name] = self.totals.get(name, 0.0) + value * len(output)
         self.seen += len(output)
 
     def result(self):
         logs = {name: total / self.seen for name, total in self.totals.items()}
-        if self.kept:
-            output = torch.cat([o for o, _ in self.kept])
-            target = torch.cat([t for _, t in self.kept])
-            for name in self.model.metric_names:
-                if name in EPOCH_METRICS:
-                    logs[name] = EPOCH_METRICS[name](self.model, output, target).item()
-        return {name: logs[name] for name in ["loss", *self.model.metric_names] if name in logs}
+        if self.kept:  #[em]
+            output = torch.cat([o for o, _ in self.kept])  #[em]
+            target = torch.cat([t for _, t in self.kept])  #[em]
+            for name in self.metrics:  #[em]
+                if name in EPOCH_METRICS:  #[em]
+                    logs[name] = EPOCH_METRICS[name](self.loss_fn, output, target).item()  #[em]
+        return {name: logs[name] for name in ["loss", *self.metrics] if name in logs}
 '''
 
 _CLIPPED_BCE = '''
@@ -291,13 +285,11 @@ HISTORY_ALIASES = [
 
 _CALLBACK = '''
 class Callback:
-    """Keras's Callback for the fit loop: override the methods you need; self.model is the model.
+    """Keras's Callback for fit: override the methods you need. fit sets self.model and
+    self.optimizer (Keras: self.model.optimizer); set self.model.stop_training = True to stop
+    after the current epoch, as in Keras."""
 
-    Set self.model.stop_training = True to stop after the current epoch, as in Keras.
-    """
-
-    model = None
-    params = {}
+    model, optimizer, params = None, None, {}
 
     def set_model(self, model):
         self.model = model
@@ -321,93 +313,107 @@ class Callback:
         pass
 '''
 
+_DATA_LOADER = '''
+def data_loader(model, x, y=None, batch_size=None, shuffle=False, steps=None):
+    """Keras's inputs (and targets) as batches of tensors, in a DataLoader."""
+    if is_generator(x):  # a generator of (x, y) batches, as Keras 2's fit_generator takes #[gen]
+        return Batches(x, steps)  #[gen]
+    tensors = [*to_tensors(x, model), *([] if y is None else [to_tensor(y)])]
+    return DataLoader(TensorDataset(*tensors), batch_size=batch_size or 32, shuffle=shuffle)
+'''
+
 _FIT = '''
-def train_one_epoch(model, loader, callbacks=()):
+def train_one_epoch(model, loader, optimizer, loss_fn, metrics=(), lr_scheduler=None,  #[cb]
+                    callbacks=()):  #[cb]
+def train_one_epoch(model, loader, optimizer, loss_fn, metrics=(), lr_scheduler=None):  #[!cb]
     """One pass over the batches, the loop of 01_Basics/00; returns Keras's logs for it."""
     model.train()
-    meter = Meter(model)
-    for step, (*xb, yb) in enumerate(loader):
-        for callback in callbacks:
-            callback.on_train_batch_begin(step, {})
+    meter = Meter(loss_fn, metrics)
+    for step, (*xb, yb) in enumerate(loader):  #[cb]
+        for callback in callbacks:  #[cb]
+            callback.on_train_batch_begin(step, {})  #[cb]
+    for *xb, yb in loader:  #[!cb]
         xb, yb = [a.to(device) for a in xb], yb.to(device)
         output = model(*xb)  # 1. forward
-        loss = compute_loss(model, output, yb)  # 2. loss
-        model.optimizer.zero_grad()  # 3. clear old gradients
+        loss = compute_loss(loss_fn, output, yb)  # 2. loss
+        optimizer.zero_grad()  # 3. clear old gradients
         loss.backward()  # 4. backpropagate
-        model.optimizer.step()  # 5. update the weights
-        if getattr(model, "lr_scheduler", None) is not None:
-            model.lr_scheduler.step()  # a Keras learning-rate schedule: one step per batch
+        optimizer.step()  # 5. update the weights
+        if lr_scheduler is not None:  # a Keras learning-rate schedule: one step per batch
+            lr_scheduler.step()
         meter.update(loss, output, yb)
-        for callback in callbacks:
-            callback.on_train_batch_end(step, {"loss": loss.item()})
+        for callback in callbacks:  #[cb]
+            callback.on_train_batch_end(step, {"loss": loss.item()})  #[cb]
     return meter.result()
 
 
-def fit(model, x, y=None, batch_size=None, epochs=1, verbose=1, callbacks=(),
-        validation_split=0.0, validation_data=None, shuffle=True, initial_epoch=0,
-        steps_per_epoch=None, validation_steps=None):
+def fit(model, loss_fn, optimizer, x, y=None, batch_size=None, epochs=1, verbose=1,
+        callbacks=(), validation_split=0.0, validation_data=None, shuffle=True,
+        initial_epoch=0, steps_per_epoch=None, validation_steps=None, metrics=(),
+        lr_scheduler=None):
     """Keras's model.fit as a plain loop; returns the History (history.history["val_loss"])."""
-    if is_generator(x):  # batches of (x, y) from a generator (Keras 2's fit_generator)
-        loader = Batches(x, steps_per_epoch)
-    else:
+    weights = {id(p) for p in model.parameters()}
+    if any(id(p) not in weights for group in optimizer.param_groups for p in group["params"]):
+        raise ValueError("this optimizer updates another model: make one from model.parameters()")
+    # 1. the batches; Keras's validation_split holds out the last samples
+    if validation_split and validation_data is None:
         xs, y = to_tensors(x, model), to_tensor(y)
-        if validation_split and validation_data is None:
-            split = int(len(y) * (1 - validation_split))  # Keras holds out the last samples
-            validation_data = ([a[split:] for a in xs], y[split:])
-            xs, y = [a[:split] for a in xs], y[:split]
-        loader = DataLoader(TensorDataset(*xs, y), batch_size=batch_size or 32, shuffle=shuffle)
+        split = int(len(y) * (1 - validation_split))
+        validation_data = ([a[split:] for a in xs], y[split:])
+        x, y = [a[:split] for a in xs], y[:split]
+    loader = data_loader(model, x, y, batch_size, shuffle, steps_per_epoch)
     model.to(device)
     history = History()
     history.model = model
     history.params = {"verbose": verbose, "epochs": epochs, "steps": len(loader)}
-    callbacks = list(callbacks)
-    for callback in callbacks:
-        callback.set_model(model)
-        callback.params = history.params
-    model.stop_training = False
-    for callback in callbacks:
-        callback.on_train_begin({})
-    logs = {}
+    callbacks = list(callbacks)  #[cb]
+    for callback in callbacks:  # they get the model, and the optimizer  #[cb]
+        callback.set_model(model)  #[cb]
+        callback.optimizer, callback.params = optimizer, history.params  #[cb]
+    model.stop_training = False  #[cb]
+    for callback in callbacks:  #[cb]
+        callback.on_train_begin({})  #[cb]
+    logs = {}  #[cb]
     for epoch in range(initial_epoch, epochs):
-        for callback in callbacks:
-            callback.on_epoch_begin(epoch, {})
-        logs = train_one_epoch(model, loader, callbacks)
+        for callback in callbacks:  #[cb]
+            callback.on_epoch_begin(epoch, {})  #[cb]
+        # 2. train on every batch, then 3. evaluate on the validation data
+        logs = train_one_epoch(model, loader, optimizer, loss_fn, metrics, lr_scheduler,  #[cb]
+                               callbacks)  #[cb]
+        logs = train_one_epoch(model, loader, optimizer, loss_fn, metrics, lr_scheduler)  #[!cb]
         if validation_data is not None:
-            val_x, val_y = (validation_data, None) if is_generator(validation_data) else (
-                validation_data[0], validation_data[1])
-            val_logs = evaluate(model, val_x, val_y, batch_size, verbose=0, return_dict=True,
-                                steps=validation_steps)
+            val_x, val_y = (validation_data[:2] if isinstance(validation_data, (tuple, list))
+                            else (validation_data, None))  # or a generator of batches
+            val_logs = evaluate(model, loss_fn, val_x, val_y, batch_size, verbose=0,
+                                return_dict=True, steps=validation_steps, metrics=metrics)
             logs.update({f"val_{name}": value for name, value in val_logs.items()})
+        # 4. keep the epoch's logs in the History, and print them
         history.epoch.append(epoch)
         for name, value in logs.items():
             history.setdefault(name, []).append(value)
         if verbose:
             shown = " - ".join(f"{name}: {value:.4f}" for name, value in logs.items())
             print(f"Epoch {epoch + 1}/{epochs} - {shown}")
-        for callback in callbacks:
-            callback.on_epoch_end(epoch, logs)
-        if model.stop_training:
-            break
-    for callback in callbacks:
-        callback.on_train_end(logs)
+        for callback in callbacks:  #[cb]
+            callback.on_epoch_end(epoch, logs)  #[cb]
+        if model.stop_training:  #[cb]
+            break  #[cb]
+    for callback in callbacks:  #[cb]
+        callback.on_train_end(logs)  #[cb]
     return history
 '''
 
 _EVALUATE = '''
 @torch.no_grad()
-def evaluate(model, x, y=None, batch_size=None, verbose=1, return_dict=False, steps=None):
+def evaluate(model, loss_fn, x, y=None, batch_size=None, verbose=1, return_dict=False,
+             steps=None, metrics=()):
     """Keras's model.evaluate: the loss then each metric, averaged over the samples."""
     model.to(device).eval()
-    if is_generator(x):  # batches of (x, y) from a generator
-        loader = Batches(x, steps)
-    else:
-        dataset = TensorDataset(*to_tensors(x, model), to_tensor(y))
-        loader = DataLoader(dataset, batch_size=batch_size or 32)
-    meter = Meter(model)
-    for *xb, yb in loader:
+    meter = Meter(loss_fn, metrics)
+    for *xb, yb in data_loader(model, x, y, batch_size, steps=steps):
         xb, yb = [a.to(device) for a in xb], yb.to(device)
-        output = model(*xb)
-        meter.update(compute_loss(model, output, yb), output, yb)
+        output = model(*xb)  # 1. forward (no gradients)
+        meter.update(compute_loss(loss_fn, output, yb), output, yb)  # 2. loss and metrics
     logs = meter.result()
     if verbose:
         print(" - ".join(f"{name}: {value:.4f}" for name, value in logs.items()))
@@ -421,10 +427,11 @@ _PREDICT = '''
 def predict(model, x, batch_size=None, verbose=0, steps=None):
     """Keras's model.predict: the outputs as a NumPy array, with any folded activation applied."""
     model.to(device).eval()
-    if is_generator(x):  # batches from a generator: their inputs
-        loader = ([*xb][:1] for xb in Batches(x, steps))
-    else:
-        loader = DataLoader(TensorDataset(*to_tensors(x, model)), batch_size=batch_size or 32)
+    loader = data_loader(model, x, batch_size=batch_size)  #[!gen]
+    if is_generator(x):  # batches from a generator: their inputs  #[gen]
+        loader = ([*xb][:1] for xb in Batches(x, steps))  #[gen]
+    else:  #[gen]
+        loader = data_loader(model, x, batch_size=batch_size)  #[gen]
     outputs = [model(*[a.to(device) for a in xb]) for xb in loader]
     if isinstance(outputs[0], tuple):  # several outputs: one array each
         return [torch.cat(parts).cpu().numpy() for parts in zip(*outputs)]
@@ -559,7 +566,7 @@ class ReduceLROnPlateau(Callback):
         elif self.cooldown_counter <= 0:
             self.wait += 1
             if self.wait >= self.patience:
-                for group in self.model.optimizer.param_groups:
+                for group in self.optimizer.param_groups:
                     group["lr"] = max(group["lr"] * self.factor, self.min_lr)
                 if self.verbose:
                     print(f"Epoch {epoch + 1}: learning rate reduced to {group['lr']:.3g}")
@@ -574,7 +581,7 @@ class LearningRateScheduler(Callback):
         self.schedule, self.verbose = schedule, verbose
 
     def on_epoch_begin(self, epoch, logs=None):
-        groups = self.model.optimizer.param_groups
+        groups = self.optimizer.param_groups
         try:
             lr = self.schedule(epoch, groups[0]["lr"])
         except TypeError:  # Keras also accepts schedule(epoch)
@@ -610,6 +617,22 @@ def pad_sequences(sequences, maxlen=None, dtype="int32", padding="pre", truncati
     return result
 '''
 
+# Keras's metric names: the function that computes each (averaged over the batches).
+METRIC_FUNCTIONS = {
+    "accuracy": "accuracy",
+    "acc": "accuracy",
+    "sparse_categorical_accuracy": "accuracy",
+    "categorical_accuracy": "accuracy",
+    "binary_accuracy": "accuracy",
+    "mae": "mean_absolute_error",
+    "mean_absolute_error": "mean_absolute_error",
+    "mse": "mean_squared_error",
+    "mean_squared_error": "mean_squared_error",
+    "binary_crossentropy": "binary_crossentropy",
+}
+EPOCH_METRIC_FUNCTIONS = {"auc": "auc", "precision": "precision", "recall": "recall"}
+"""Metrics computed once over the whole pass, as Keras accumulates them."""
+
 # name: (code, the helpers it needs); listed in the order they are written out.
 _HELPERS: dict[str, tuple[str, tuple[str, ...]]] = {
     "device": (_DEVICE, ()),
@@ -617,14 +640,23 @@ _HELPERS: dict[str, tuple[str, tuple[str, ...]]] = {
     "Batches": (_BATCHES, ("to_tensor",)),
     "ImageAugment": (_IMAGE_AUGMENT, ("to_tensor",)),
     "compute_loss": (_LOSS, ()),
-    "Meter": (_METRICS, ()),
+    "probabilities": (_PROBABILITIES, ()),
+    "accuracy": (_ACCURACY, ("probabilities",)),
+    "mean_absolute_error": (_MAE, ()),
+    "mean_squared_error": (_MSE, ()),
+    "binary_crossentropy": (_BCE_METRIC, ("probabilities",)),
+    "precision": (_PRECISION, ("probabilities",)),
+    "recall": (_RECALL, ("probabilities",)),
+    "auc": (_AUC, ("probabilities",)),
+    "Meter": (_METER, ()),
     "ClippedBCELoss": (_CLIPPED_BCE, ()),
     "ClippedCrossEntropyLoss": (_CLIPPED_CE, ()),
     "History": (_HISTORY, ()),
     "Callback": (_CALLBACK, ()),
-    "evaluate": (_EVALUATE, ("device", "Batches", "compute_loss", "Meter")),
-    "fit": (_FIT, ("evaluate", "History", "Callback")),
-    "predict": (_PREDICT, ("device", "Batches")),
+    "data_loader": (_DATA_LOADER, ("to_tensor",)),
+    "evaluate": (_EVALUATE, ("device", "data_loader", "compute_loss", "Meter")),
+    "fit": (_FIT, ("evaluate", "History")),
+    "predict": (_PREDICT, ("device", "data_loader")),
     "summary": (_SUMMARY, ()),
     "call_model": (_CALL_MODEL, ("device", "to_tensor")),
     "EarlyStopping": (_EARLY_STOPPING, ("Callback",)),
@@ -636,21 +668,64 @@ _HELPERS: dict[str, tuple[str, tuple[str, ...]]] = {
 }
 CALLBACKS = ("EarlyStopping", "ModelCheckpoint", "ReduceLROnPlateau", "LearningRateScheduler")
 """Keras callbacks the helpers provide."""
+_ALL_METRICS = frozenset(METRIC_FUNCTIONS) | frozenset(EPOCH_METRIC_FUNCTIONS)
+FEATURES = frozenset({"cb", "gen"})
+"""Optional parts of the helpers: callbacks in fit (``cb``), generators of batches (``gen``).
+Template lines ending in ``#[cb]`` are written only with callbacks, ``#[!cb]`` only without
+(``em``, the metrics computed on a whole pass, follows the compiled metrics)."""
+_MARK = re.compile(r"\s*#\[(!?)(\w+)\]$")
 
 
-def _closure(names: set[str]) -> set[str]:
+def _select(code: str, features: frozenset[str]) -> str:
+    """``code`` with the lines of the ``features`` it has, without their marks."""
+    lines = []
+    for line in code.splitlines():
+        mark = _MARK.search(line)
+        if mark is None:
+            lines.append(line)
+        elif (mark.group(2) in features) != bool(mark.group(1)):
+            lines.append(line[: mark.start()])
+    return "\n".join(lines)
+
+
+def _closure(
+    names: set[str], metrics: frozenset[str] = _ALL_METRICS, features: frozenset[str] = FEATURES
+) -> set[str]:
+    """``names`` and the helpers they use; Meter brings the functions of ``metrics``, fit the
+    Callback base class with callbacks, data_loader the Batches of a generator."""
     todo, result = list(names), set()
     while todo:
         name = todo.pop()
         if name not in result:
             result.add(name)
             todo += _HELPERS[name][1]
+            if name == "Meter":
+                table = METRIC_FUNCTIONS | EPOCH_METRIC_FUNCTIONS
+                todo += [table[m] for m in metrics if m in table]
+            todo += ["Callback"] if name == "fit" and "cb" in features else []
+            todo += ["Batches"] if name == "data_loader" and "gen" in features else []
     return result
+
+
+def _metric_tables(metrics: frozenset[str]) -> str:
+    """The METRICS (and EPOCH_METRICS) tables Meter reads, with the compiled metrics only."""
+
+    def table(functions: dict[str, str]) -> str:
+        entries = [f'"{m}": {functions[m]}' for m in sorted(metrics) if m in functions]
+        return "{" + ", ".join(entries) + "}"
+
+    code = "# The compiled metrics, by the name Keras logs them under: averaged over the batches"
+    code += f"\nMETRICS = {table(METRIC_FUNCTIONS)}"
+    if metrics & set(EPOCH_METRIC_FUNCTIONS):
+        code += "\n# and computed once on the whole pass, as Keras accumulates them"
+        code += f"\nEPOCH_METRICS = {table(EPOCH_METRIC_FUNCTIONS)}"
+    return code
 
 
 def helper_globals() -> set[str]:
     """Every global name the helpers define (functions, classes, tables)."""
-    tree = ast.parse("\n".join(code for code, _ in _HELPERS.values()))
+    code = "\n".join(_select(code, FEATURES | {"em"}) for code, _ in _HELPERS.values())
+    tree = ast.parse(code + "\n" + _metric_tables(_ALL_METRICS))
     names = {n.name for n in tree.body if isinstance(n, ast.FunctionDef | ast.ClassDef)}
     for node in tree.body:
         if isinstance(node, ast.Assign):
@@ -658,11 +733,25 @@ def helper_globals() -> set[str]:
     return names
 
 
-def helpers_code(names: set[str], renamed: dict[str, str] | None = None) -> str:
+def helpers_code(
+    names: set[str],
+    renamed: dict[str, str] | None = None,
+    metrics: set[str] | None = None,
+    features: set[str] | None = None,
+) -> str:
     """The code of the helpers ``names`` and of those they use, in a fixed order; ``renamed``:
-    helper globals renamed because the program itself defines a name they use."""
-    wanted = _closure(names)
-    blocks = [code.strip("\n") for name, (code, _) in _HELPERS.items() if name in wanted]
+    helper globals renamed because the program itself defines a name they use; ``metrics``:
+    the compiled metrics' names, ``features``: of :data:`FEATURES` (all of either when None)."""
+    used = _ALL_METRICS if metrics is None else frozenset(metrics)
+    chosen = FEATURES if features is None else frozenset(features)
+    chosen |= {"em"} if used & set(EPOCH_METRIC_FUNCTIONS) else set()
+    wanted = _closure(names, used, chosen)
+    blocks = []
+    for name, (code, _) in _HELPERS.items():
+        if name == "Meter" and name in wanted:
+            blocks.append(_metric_tables(used))
+        if name in wanted:
+            blocks.append(_select(code.strip("\n"), chosen))
     for old, new in (renamed or {}).items():
         blocks = [re.sub(rf"(?<![.\w\"']){old}\b(?![\"'])", new, block) for block in blocks]
     header = "# Training helpers written by `dlcourse convert`: Keras's fit/evaluate/predict as\n"
@@ -670,16 +759,17 @@ def helpers_code(names: set[str], renamed: dict[str, str] | None = None) -> str:
     return header + "\n\n\n" + "\n\n\n".join(blocks) + "\n"
 
 
-def helpers_imports(names: set[str]) -> set[str]:
-    """The imports the helpers ``names`` need."""
-    wanted = _closure(names)
+def helpers_imports(names: set[str], metrics: set[str] | None = None) -> set[str]:
+    """The imports the helpers ``names`` need (with the functions of ``metrics``: all when
+    None)."""
+    wanted = _closure(names, _ALL_METRICS if metrics is None else frozenset(metrics))
     imports = {"import torch"}
     losses = {"ClippedBCELoss", "ClippedCrossEntropyLoss"}
     if wanted & {"compute_loss", "Meter", "summary", *losses}:
         imports.add("from torch import nn")
-    if wanted & {"Meter", *losses}:
+    if wanted & {"binary_crossentropy", *losses}:
         imports.add("import torch.nn.functional as F")
-    if wanted & {"evaluate", "predict"}:
+    if "data_loader" in wanted:
         imports.add("from torch.utils.data import DataLoader, TensorDataset")
     if "ImageAugment" in wanted:
         imports.add("from torch.utils.data import DataLoader, Dataset")

@@ -60,11 +60,11 @@ class ExpressionRewriter(ast.NodeTransformer):
         setup: Callable[[str], Setup | None] = lambda var: None,
     ):
         self.renamed = renamed or {}
+        """Helpers renamed because the program defines their name itself (its own predict)."""
         self.setup = setup
         """The variables of the compile that applies to a model variable (fit takes them)."""
         self.augmenters = augmenters if augmenters is not None else set()
         """Names bound to a converted ImageDataGenerator: only their ``flow`` is converted."""
-        """Helpers renamed because the program defines their name itself (its own predict)."""
         self.aliases, self.is_model, self.history = aliases, is_model, history
         self.uncompiled = uncompiled
         self.cause: Loc | None = None

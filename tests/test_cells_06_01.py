@@ -8,9 +8,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from test_notebook_code import code_cells, definition
 
-from dlcourse.segmentation import detection
+from dlcourse.models import UNet
+from dlcourse.segmentation import detection, mitosis
 from dlcourse.segmentation.features import (
     feature_names,
     filter_names,
@@ -18,6 +20,7 @@ from dlcourse.segmentation.features import (
     movie_features,
     sample_pixels,
 )
+from dlcourse.train import save_model
 
 NOTEBOOK = (
     Path(__file__).resolve().parents[1]
@@ -36,6 +39,54 @@ def test_cell_equals_library(name):
     if name == "Matching":
         cells = "\n".join(code_cells(NOTEBOOK))
         assert "@dataclass(frozen=True)\nclass Matching:" in cells
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "contrast_percent",
+        "detect",
+        "tune_detection",
+        "windows",
+        "train_unet",
+        "unet_probability",
+        "name_errors",
+    ],
+)
+def test_mitosis_copies_equal_cells(name):
+    # 06/02 and 06/03 import these from dlcourse.segmentation.mitosis.
+    assert definition(NOTEBOOK, name) == inspect.getsource(getattr(mitosis, name)).rstrip()
+
+
+def test_windows_stack_neighbours_and_clamp_at_the_ends():
+    x = torch.arange(4.0).view(4, 1, 1, 1)
+    w = mitosis.windows(x, 1)
+    assert w.shape == (4, 3, 1, 1)
+    assert w[:, :, 0, 0].tolist() == [[0, 0, 1], [0, 1, 2], [1, 2, 3], [2, 3, 3]]
+
+
+def test_checkpoint_path_keeps_quick_runs_apart(monkeypatch, tmp_path):
+    monkeypatch.setenv("DLCOURSE_DATA", str(tmp_path))
+    assert mitosis.checkpoint_path(quick=False).name == "mitosis_brightfield_unet.pt"
+    assert mitosis.checkpoint_path(quick=True).name == "mitosis_brightfield_unet.quick.pt"
+    assert mitosis.checkpoint_path(quick=False).parent == tmp_path / "checkpoints"
+
+
+def test_load_brightfield_unet_refuses_clearly_without_checkpoint(monkeypatch, tmp_path):
+    monkeypatch.setenv("DLCOURSE_DATA", str(tmp_path))
+    with pytest.raises(FileNotFoundError, match="run notebook 06_Image_Segmentation/01"):
+        mitosis.load_brightfield_unet(train_if_missing=False)
+
+
+def test_load_brightfield_unet_round_trip(monkeypatch, tmp_path):
+    monkeypatch.setenv("DLCOURSE_DATA", str(tmp_path))
+    monkeypatch.setenv("DLCOURSE_QUICK", "1")
+    net = UNet(5, 1, width=16, depth=3)
+    save_model(mitosis.checkpoint_path(), net, half=2, epochs=1, frames=12, quick=True)
+    model, meta = mitosis.load_brightfield_unet("cpu", train_if_missing=False)
+    assert meta["half"] == 2 and not model.training
+    for a, b in zip(model.state_dict().values(), net.state_dict().values(), strict=True):
+        assert torch.equal(a, b)
 
 
 def test_notebook_hand_check():

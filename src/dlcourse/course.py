@@ -242,15 +242,19 @@ COURSE: tuple[Notebook, ...] = (
     Notebook(
         "06_Image_Segmentation/00_cell_tissue_segmentation.ipynb",
         "Cell tissue segmentation: a U-Net on real EM (ISBI 2012)",
-        "U-Net block by block, patches + paired augmentation, BCE + Dice, tiles + TTA, vs a "
+        "U-Net block by block; a patch Dataset with paired augmentation, soft Dice, blended "
+        "tiles and the challenge's Rand/VI scores written in cells; 3 seeds vs a tuned "
         "random-forest pixel classifier",
         "ISBI 2012 EM",
         {
-            "val_pixel_accuracy": ">= 0.93",
-            "val_membrane_dice": ">= 0.82 and > rf_baseline_membrane_dice",
+            "val_pixel_accuracy_mean": ">= 0.927 and > rf_val_pixel_accuracy",
+            "val_membrane_dice_mean": ">= 0.82 and > rf_val_membrane_dice",
+            "val_rand_error_mean": "< rf_val_rand_error",
+            "val_vi_mean": "< rf_val_vi",
+            "notebook_minutes": "<= 15",
         },
         figure=4,
-        headline="val_membrane_dice",
+        headline="val_membrane_dice_mean",
     ),
     Notebook(
         "06_Image_Segmentation/01_mitosis_detection_brightfield.ipynb",

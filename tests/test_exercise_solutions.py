@@ -30,6 +30,7 @@ SOLVED = [
     "06_Image_Segmentation/00_cell_tissue_segmentation.ipynb",
     "06_Image_Segmentation/01_mitosis_detection_brightfield.ipynb",
     "06_Image_Segmentation/02_mitosis_detection_phase_contrast.ipynb",
+    "06_Image_Segmentation/03_mitosis_xenopus_detection.ipynb",
     "07_Time_Series/00_time_series_training.ipynb",
     "07_Time_Series/01_time_series_prediction.ipynb",
 ]

@@ -123,7 +123,7 @@ each jittered at random (σ = 0.18 of the spacing). Every pixel belongs to its n
 so the cell outlines are the **Voronoi tessellation** of the centres: polygons packed edge to
 edge, as in an epithelium. The fluorescent **membrane marker** lights those outlines; a chromatin
 marker shows only condensed chromatin (the plates, the daughters' and the dying cells'
-compact nuclei); interphase nuclei stay dark. The sheet
+compact nuclei) and the look-alikes' bright nuclei (below); interphase nuclei stay dark. The sheet
 drifts as a whole and each centre wanders a little.
 
 **The z-stack.** Seven focal planes. Cells are tilted, so their centres (and outlines) shift a
@@ -172,7 +172,7 @@ One movie per split, each from its own seed: training (seed 0), validation (seed
 training and tune the network's post-processing), test (seed 2, scored once).
 """)
 code(r"""
-SIZE = dlcourse.pick(96, 160)
+SIZE = dlcourse.pick(128, 160)
 RATE = 0.01  # divisions per cell and frame
 train = simulate_movie("xenopus", dlcourse.pick(12, 96), SIZE, seed=0, division_rate=RATE)
 val = simulate_movie("xenopus", dlcourse.pick(8, 32), SIZE, seed=1, division_rate=RATE)
@@ -206,8 +206,8 @@ plt.show()
 """)
 md(r"""
 The central plane alone is the sharpest but holds only what lies in it; the maximum over more
-planes adds the blurrier, shifted outlines of the planes above and below, which thickens the
-membranes and fills the cells with out-of-focus light. Exercise 1 measures what that does to
+planes adds the blurrier, shifted outlines of the planes above and below, so the membranes
+come out wider. Exercise 1 measures what that does to
 the detector.
 
 **A division, frame by frame** (from the training movie, in a 40-pixel crop around it;
@@ -271,14 +271,15 @@ transmitted light: there the background *is* the lamp's light, and an unstained 
 it by a few per cent, so the ratio is the cell's contrast whatever the lamp's brightness. In
 fluorescence the light comes from the marker itself, on a dark background: there is nothing
 bright to divide by, and the smooth local mean of an epithelium frame is the density of
-membranes plus the bright mitotic cells themselves, so dividing by it would dim each mitotic
-cell by its own light.
+membranes plus the bright mitotic cells themselves, so dividing by it would partly cancel a
+mitotic cell's brightness with its own light.
 
 What practitioners do instead (CSBDeep and StarDist's `normalize(x, 1, 99.8)`, for instance)
 is to map a low and a high percentile of the intensities to 0 and 1. We do it **per movie**,
-not per frame, so that a plate keeps the same brightness relative to the membranes across
-the movie, and a frame with many bright mitoses is not dimmed by them. The top 0.2 % of the
-pixels (plates, bright nuclei) go above 1; nothing is clipped.
+not per frame, so that every frame gets the same scale: per frame, a frame holding many
+bright plates would have its high percentile raised and its membranes scaled down. The
+brightest 0.2 % of the pixels go above 1; nothing is clipped. The uneven excitation (±20 %)
+stays in the scaled frames: the networks and the forest learn with it.
 """)
 code(r"""
 def percentile_scale(movie: MicroscopyMovie, low: float = 1, high: float = 99.8) -> torch.Tensor:

@@ -234,9 +234,10 @@ md(r"""
 In positive phase contrast the rounded cell is **bright** (several times the background)
 inside a bright halo, and the flat cell's nucleus is dark, its lamella grey, with a bright halo
 around it: what real phase-contrast movies of HeLa cells show. The very centre of the sphere
-is dimmer than a ring just inside its edge. Flipping the ring's phase does not simply invert
-the picture: for the flat cell the nucleus turns bright and the halo dark, as the sign rule
-for weak objects says, but the sphere's phase is far from weak.
+is dimmer than a ring just inside its edge (the profile's peaks). Flipping the ring's phase
+(negative phase contrast) does not simply invert the picture: the flat cell's nucleus turns
+bright and its halo dark, as the sign rule for weak objects says, but the sphere, whose phase
+is far from weak, stays bright inside a bright halo with either ring.
 
 **Why the small-phase formula fails.** For $\varphi \ll 1$, $e^{i\varphi} \approx 1 + i\varphi$
 and the image is linear in $\varphi$: $I \approx 1 - \alpha\,(\varphi - G * \varphi)$, with
@@ -261,10 +262,14 @@ for p, i in zip(phi_max, inside, strict=True):
 """)
 md(r"""
 The straight line holds for the weakest phases only; it predicts a negative intensity (which
-cannot exist) long before the sphere's real phase. The real image turns bright because with
-$\varphi$ of several radians the light through the cell is no longer "direct light plus a
-little scattered light": most of it is scattered, passes beside the attenuating ring and
-reaches the camera at full strength. This is why the old simulator's "dark discs" were wrong.
+cannot exist) long before the sphere's real phase, where the model's sphere is several times
+*brighter* than the background. With phases of several radians the light through the cell is
+no longer "direct light plus a little scattered light": where the phase changes steeply
+(towards the sphere's edge) the light is deflected to spatial frequencies beyond the ring,
+passes unattenuated and, against a background the ring dims to about 9 %, comes out bright;
+at the centre, where the phase is flat, it stays near the ring and is dimmed like the
+background. This is why the old simulator's "dark discs" were wrong: mitotic cells in phase
+contrast are phase-bright.
 
 ## 3. The movies
 
@@ -406,8 +411,8 @@ print(f"contrast spread: brightfield {bf_spread:.2f} %, phase contrast {pc_sprea
 print(f"phase contrast's contrast is {pc_spread / bf_spread:.0f} times larger")
 """)
 md(r"""
-A network whose first layers were tuned to inputs of a few units would see its activations
-blow up. So every phase-contrast movie is divided by one constant, `SCALE`, which gives the
+Fed as it is, the brightfield network would receive inputs far beyond anything it was
+trained on. So every phase-contrast movie is divided by one constant, `SCALE`, which gives the
 training movie the brightfield movie's spread. The same scaled movies feed every network
 below (transferred, fine-tuned, from scratch, single frame); the constant is measured on the
 training movie only. As a check, the brightfield network is also applied to the unscaled
@@ -466,7 +471,7 @@ learning rate and its one-cycle schedule, batches, augmentation, seed) but the s
 weights: a copy of the brightfield network, or a fresh U-Net.
 """)
 code(r"""
-EPOCHS = dlcourse.pick(1, 16)
+EPOCHS = dlcourse.pick(1, 18)
 args = (train_s, train.masks, val_s, val.masks, HALF, EPOCHS)
 finetuned, finetuned_history = train_unet(*args, model=copy.deepcopy(bf_unet), device=device)
 scratch, scratch_history = train_unet(*args, device=device)

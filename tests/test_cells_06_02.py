@@ -51,9 +51,11 @@ def test_positive_phase_contrast_rounded_bright_flat_dark_both_haloed(physics):
     assert flat["inside"] < 0.6 and flat["halo"] > 1.05
 
 
-def test_flipped_ring_turns_the_flat_nucleus_bright_and_its_halo_dark(physics):
+def test_flipped_ring_inverts_the_flat_cell_but_not_the_rounded_one(physics):
     flat = _figures(physics, "flat (interphase)", np.pi / 2)
     assert flat["inside"] > 1 and flat["halo"] < 1
+    rounded = _figures(physics, "rounded (mitotic)", np.pi / 2)
+    assert rounded["inside"] > 2 and rounded["halo"] > 1.05
 
 
 def test_small_phase_formula_fails_for_the_rounded_cell(physics):

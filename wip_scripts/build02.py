@@ -436,7 +436,8 @@ code(r"""
 HALF = 2
 bf_unet, bf_meta = load_brightfield_unet(device)
 STANDIN = bool(bf_meta.get("standin", False))
-print(f"brightfield U-Net: {bf_meta}; {'a stand-in' if STANDIN else 'notebook 01s network'}")
+origin = "a stand-in trained here" if STANDIN else "notebook 01's network"
+print(f"brightfield U-Net: {bf_meta}: {origin}")
 zero_shot = {
     name: tune_detection(unet_probability(bf_unet, x, HALF), val.centroids, MAX_DISTANCE)
     for name, x in (("scaled", val_s), ("unscaled", val_x))

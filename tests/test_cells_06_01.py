@@ -11,6 +11,7 @@ import pytest
 import torch
 from test_notebook_code import code_cells, definition
 
+from dlcourse.data.timelapse import simulate_movie
 from dlcourse.models import UNet
 from dlcourse.segmentation import detection, mitosis
 from dlcourse.segmentation.features import (
@@ -152,3 +153,29 @@ def test_notebook_records_the_window_gain_and_margins():
     record_cell = next(c for c in code_cells(NOTEBOOK) if "record(" in c)
     for name in ("window_gain_f1", "single_frame_f1", "rf_baseline_f1", "f1_over_rf_baseline"):
         assert f"{name}=" in record_cell
+
+
+def test_detect_and_tune_detection_on_a_hand_made_map():
+    prob = torch.zeros(2, 1, 32, 32)
+    prob[0, 0, 4:9, 4:9] = 0.9  # a 25-pixel blob: a detection at (6, 6)
+    prob[0, 0, 20:22, 20:22] = 0.9  # 4 pixels: dropped by min_area 5
+    prob[1, 0, 10:15, 20:25] = 0.45  # found only below a threshold of 0.5
+    points = mitosis.detect(prob, 0.5, 5)
+    assert points[0].tolist() == [[6.0, 6.0]] and len(points[1]) == 0
+    truth = [np.array([[6.0, 6.0]]), np.array([[12.0, 22.0]])]
+    best = mitosis.tune_detection(prob, truth, 6.0)
+    assert best["f1"] == 1.0 and best["threshold"] < 0.45 and best["min_area"] == 5
+
+
+def test_name_errors_counts_misses_by_phase_and_nothing_for_the_truth():
+    movie = simulate_movie("brightfield", 12, 96, seed=0, division_rate=0.2)
+    alarms, misses = mitosis.name_errors(movie, movie.centroids, 6.0)
+    assert alarms == [] and misses == []
+    empty = [np.zeros((0, 2)) for _ in movie.centroids]
+    alarms, misses = mitosis.name_errors(movie, empty, 6.0)
+    assert len(misses) == sum(len(c) for c in movie.centroids) > 0
+    assert all(m["kind"] == "anaphase" or m["kind"].startswith("metaphase") for m in misses)
+    assert all(m["border"] >= 0 for m in misses)
+    far = [c + 40.0 if len(c) else c for c in movie.centroids]
+    alarms, _ = mitosis.name_errors(movie, far, 6.0)
+    assert alarms and all(isinstance(a["kind"], str) for a in alarms)

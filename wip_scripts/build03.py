@@ -92,7 +92,7 @@ from sklearn.ensemble import RandomForestClassifier
 
 import dlcourse
 from dlcourse import plots
-from dlcourse.data.timelapse import CATEGORIES, PHOTONS, MicroscopyMovie, simulate_movie
+from dlcourse.data.timelapse import CATEGORIES, MITOTIC, PHOTONS, MicroscopyMovie, simulate_movie
 from dlcourse.report import record
 from dlcourse.segmentation.baseline import tune_threshold_detector
 from dlcourse.segmentation.detection import detection_scores
@@ -207,7 +207,7 @@ plt.show()
 md(r"""
 The central plane alone is the sharpest but holds only what lies in it; the maximum over more
 planes adds the blurrier, shifted outlines of the planes above and below, so the membranes
-come out wider. Exercise 1 measures what that does to
+come out wider and the cells' insides greyer. Exercise 1 measures what that does to
 the detector.
 
 **A division, frame by frame** (from the training movie, in a 40-pixel crop around it;
@@ -322,12 +322,15 @@ movie.
 code(r"""
 areas = [r.area for m in train.masks[:, 0].numpy() for r in regionprops(label(m))]
 radius = np.sqrt(np.median(areas) / np.pi)
-centres = [np.array([(o.row, o.col) for o in frame]) for frame in train.objects]
-gaps = np.concatenate([cKDTree(c).query(c, k=2)[0][:, 1] for c in centres])
+gaps = []  # from each mitotic cell's centre to the nearest other cell's centre
+for frame, points in zip(train.objects, train.centroids, strict=True):
+    if len(points):
+        others = np.array([(o.row, o.col) for o in frame if o.category != MITOTIC])
+        gaps.extend(cKDTree(others).query(points)[0])
 print(f"mitotic cell: median area {np.median(areas):.0f} px, radius {radius:.1f} px")
 print(
-    f"nearest neighbour's centre: median {np.median(gaps):.1f} px, "
-    f"5th percentile {np.percentile(gaps, 5):.1f} px"
+    f"a mitotic cell's nearest neighbour: median {np.median(gaps):.1f} px away, "
+    f"5th percentile {np.percentile(gaps, 5):.1f} px, nearest {np.min(gaps):.1f} px"
 )
 MAX_DISTANCE = 6.0
 """)
@@ -518,8 +521,8 @@ all_true = np.concatenate([c for c in test.centroids if len(c)])
 print(f"every true cell is at least {np.min(np.minimum(all_true, SIZE - 1 - all_true)):.1f} px in")
 """)
 md(r"""
-Crops around the five-frame U-Net's errors (the frame $t$ of each window), titled with what
-the truth says they are:
+Crops around the errors of the five-frame U-Net and of the forest (the frame $t$), titled with
+what the truth says they are:
 """)
 code(r"""
 def show_crops(found: list[dict], title: str, count: int = 6) -> None:
@@ -535,8 +538,12 @@ def show_crops(found: list[dict], title: str, count: int = 6) -> None:
     plt.show()
 
 
-show_crops(alarms, "U-Net false alarms")
-show_crops(misses, "U-Net misses")
+for name in ("U-Net, 5 frames", "forest"):
+    for found, what in zip(errors[name], ("false alarms", "misses"), strict=True):
+        if found:
+            show_crops(found, f"{name}: {what}")
+        else:
+            print(f"{name}: no {what} to show")
 """)
 md(r"""
 Read the counts above rather than a story: they say which look-alikes fool each detector and

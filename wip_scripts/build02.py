@@ -314,12 +314,14 @@ brightness = {CATEGORIES[k]: images[kinds == k].mean() / background for k in np.
 print("phase contrast, ÷ background:", {k: round(float(v), 2) for k, v in brightness.items()})
 """)
 md(r"""
-One division of the training movie, frame by frame (yellow: the truth mask), and a whole
-frame with its mitotic cells outlined; look-alikes are left unmarked.
+One division of the training movie, frame by frame from its start to the daughters (yellow:
+the truth mask), and a whole frame with its mitotic cells outlined; look-alikes are left
+unmarked.
 """)
 code(r"""
-event = min((e for e in train.events if e.kind == "division"), key=lambda e: abs(e.start))
-frames = [t for t in range(max(event.start, 0), event.start + 8) if t < len(train)]
+divisions = [e for e in train.events if e.kind == "division"]
+event = min(divisions, key=lambda e: (e.start < 0 or e.anaphase + 3 >= len(train), e.start))
+frames = [t for t in range(max(event.start, 0), event.anaphase + 4) if t < len(train)][:10]
 r, c = int(round(event.row)), int(round(event.col))
 box = (slice(max(r - 20, 0), r + 20), slice(max(c - 20, 0), c + 20))
 fig, axes = plt.subplots(1, len(frames), figsize=(2 * len(frames), 2.4), squeeze=False)

@@ -162,7 +162,10 @@ def test_masks_align_with_events_and_centroids(movie):
             match_points(found, movie.centroids[t], 0.5).tp == len(found) == len(movie.centroids[t])
         )
         expected = [(e.row, e.col) for e in divisions if e.metaphase <= t <= e.anaphase]
-        assert match_points(movie.centroids[t], expected, 1e-6).tp == len(expected) == len(found)
+        # HeLa-like cells stay put while they divide; Xenopus cells drift with the sheet.
+        tolerance = 6.0 if movie.modality == "xenopus" else 1e-6
+        assert match_points(movie.centroids[t], expected, tolerance).tp == len(expected)
+        assert len(expected) == len(found)
     margin = 12.0 / (PIXEL_UM if movie.modality != "xenopus" else 1.0)
     assert all(e.border_px >= margin for e in movie.events if e.kind != "debris")
 

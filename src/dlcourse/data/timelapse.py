@@ -107,8 +107,9 @@ class Event:
     """A division or a look-alike. Frames are movie indices; ``metaphase`` (first frame with
     the plate) and ``anaphase`` (first anaphase frame) are set for divisions only, as are the
     daughters' ids. ``row, col`` (pixels) is where it happens: the division's centre, or the
-    look-alike's centre once rounded (debris: at its first frame). ``border_px`` is that
-    point's distance to the nearest frame border."""
+    look-alike's centre once rounded (debris: at its first frame; Xenopus: at ``start``, after
+    which the cell drifts with the sheet, a few pixels at most during the event).
+    ``border_px`` is that point's distance to the nearest frame border."""
 
     kind: str  # "division", "apoptosis", "detachment", "debris", "bright_nucleus"
     cell_id: int
@@ -749,8 +750,9 @@ def _xenopus_population(
             divides = rng.random() < division_rate / rate
             if divides and _crowded(held, start, last, mitoses, 19.0):
                 continue
+            # From its start the cell leaves its neighbours' jitter but drifts with the sheet.
             for t in range(max(start, 0), n_frames):
-                seed.track[t] = held
+                seed.track[t] = held + flow[t] - flow[max(start, 0)]
             seed.track[start] = held
             seed.start = start
             if divides:
@@ -765,7 +767,7 @@ def _xenopus_population(
                     daughter = _Seed(daughter_id, {}, seed.tilt, "daughter", born=seed.end)
                     for t in range(max(seed.end, 0), n_frames):
                         apart = spacing * min(0.25 + 0.1 * (t - seed.end), 0.45)
-                        daughter.track[t] = held + sign * apart * unit + flow[t] - flow[start]
+                        daughter.track[t] = held + sign * apart * unit + flow[t] - flow[max(start, 0)]
                     seeds.append(daughter)
                 first = seed.metaphase
                 events.append(Event("division", i, start, *where, border, first, first + meta, ids))

@@ -1,4 +1,4 @@
-"""Simulated time-lapse microscopy movies in which mitosis is an event in time (issue 24).
+"""Simulated time-lapse microscopy movies in which mitosis is an event in time.
 
 Cells are agents. Each has a shape, a thickness and a refractive index at every frame; the
 movie's images are formed from them by the physics of :mod:`dlcourse.data.optics`

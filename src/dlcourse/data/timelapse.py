@@ -46,8 +46,10 @@ shot noise and read noise.
 
 Xenopus (``"xenopus"``): a packed epithelium, a jittered hexagonal lattice of cells 14-16 px
 apart whose outlines are the Voronoi tessellation of their centres, marked by a fluorescent
-membrane marker, with a weak chromatin marker in the nuclei. Through a stack of z-planes the
-centres shift a little (tilted cells), and planes away from focus are blurrier (a Gaussian
+membrane marker; a chromatin marker shows condensed chromatin only (plates, the daughters' and
+dying cells' compact nuclei, the look-alikes' bright nuclei), not interphase nuclei. Through a
+stack of z-planes the centres shift a little (tilted cells), and planes away from focus are
+blurrier (a Gaussian
 point-spread function widening with defocus, an assumption); the frame is the maximum
 projection of the central plane ± ``projected`` planes. In a division the cell rounds (its
 outline becomes a circle inscribed in its polygon), shows a bright metaphase plate, elongates
@@ -767,7 +769,8 @@ def _xenopus_population(
                     daughter = _Seed(daughter_id, {}, seed.tilt, "daughter", born=seed.end)
                     for t in range(max(seed.end, 0), n_frames):
                         apart = spacing * min(0.25 + 0.1 * (t - seed.end), 0.45)
-                        daughter.track[t] = held + sign * apart * unit + flow[t] - flow[max(start, 0)]
+                        drift = flow[t] - flow[max(start, 0)]
+                        daughter.track[t] = held + sign * apart * unit + drift
                     seeds.append(daughter)
                 first = seed.metaphase
                 events.append(Event("division", i, start, *where, border, first, first + meta, ids))

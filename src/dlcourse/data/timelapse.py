@@ -49,9 +49,8 @@ apart whose outlines are the Voronoi tessellation of their centres, marked by a 
 membrane marker; a chromatin marker shows condensed chromatin only (plates, the daughters' and
 dying cells' compact nuclei, the look-alikes' bright nuclei), not interphase nuclei. Through a
 stack of z-planes the centres shift a little (tilted cells), and planes away from focus are
-blurrier (a Gaussian
-point-spread function widening with defocus, an assumption); the frame is the maximum
-projection of the central plane ± ``projected`` planes. In a division the cell rounds (its
+blurrier (a Gaussian point-spread function widening with defocus, an assumption); the frame is
+the maximum projection of the central plane ± ``projected`` planes. In a division the cell rounds (its
 outline becomes a circle inscribed in its polygon), shows a bright metaphase plate, elongates
 with two chromatid sets at anaphase, and the two daughters' centres replace the mother's, so
 that a new membrane (the furrow) appears between them. Look-alikes: cells with a brightly

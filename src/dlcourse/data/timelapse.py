@@ -50,13 +50,13 @@ membrane marker; a chromatin marker shows condensed chromatin only (plates, the 
 dying cells' compact nuclei, the look-alikes' bright nuclei), not interphase nuclei. Through a
 stack of z-planes the centres shift a little (tilted cells), and planes away from focus are
 blurrier (a Gaussian point-spread function widening with defocus, an assumption); the frame is
-the maximum projection of the central plane ± ``projected`` planes. In a division the cell rounds (its
-outline becomes a circle inscribed in its polygon), shows a bright metaphase plate, elongates
-with two chromatid sets at anaphase, and the two daughters' centres replace the mother's, so
-that a new membrane (the furrow) appears between them. Look-alikes: cells with a brightly
-labelled elliptical nucleus (no plate, no rounding, all movie long), and extruding apoptotic
-cells, whose outline shrinks to a small bright circle around a compact bright nucleus before
-the cell leaves the sheet.
+the maximum projection of the central plane ± ``projected`` planes. In a division the cell
+rounds (its outline becomes a circle inscribed in its polygon), shows a bright metaphase plate,
+elongates with two chromatid sets at anaphase, and the two daughters' centres replace the
+mother's, so that a new membrane (the furrow) appears between them. Look-alikes: cells with a
+brightly labelled elliptical nucleus (no plate, no rounding, all movie long), and extruding
+apoptotic cells, whose outline shrinks to a small bright circle around a compact bright nucleus
+before the cell leaves the sheet.
 
 The truth, per frame: a mask of the mitotic cells (metaphase and anaphase, one object per
 division, centred on the division), a map of every pixel's category (:data:`CATEGORIES`), the

@@ -179,3 +179,15 @@ def test_name_errors_counts_misses_by_phase_and_nothing_for_the_truth():
     far = [c + 40.0 if len(c) else c for c in movie.centroids]
     alarms, _ = mitosis.name_errors(movie, far, 6.0)
     assert alarms and all(isinstance(a["kind"], str) for a in alarms)
+
+
+def test_brightfield_recipe_matches_the_notebook():
+    # The stand-in for a missing checkpoint trains with 06/01's full-mode settings.
+    recipe = mitosis.BrightfieldRecipe()
+    cells = "\n".join(code_cells(NOTEBOOK))
+    assert f"SIZE = dlcourse.pick(96, {recipe.size})" in cells
+    assert f"RATE = {recipe.rate}" in cells
+    assert f'simulate_movie("brightfield", dlcourse.pick(12, {recipe.train_frames})' in cells
+    assert f'simulate_movie("brightfield", dlcourse.pick(8, {recipe.val_frames})' in cells
+    assert f"EPOCHS = dlcourse.pick(1, {recipe.epochs})" in cells
+    assert f"HALF = {recipe.half}" in cells

@@ -1,7 +1,7 @@
 """Notebook 06/00 writes its loss, patch sampler, tiled prediction and scores in its cells.
 
-The loss and ``dice_metric`` have library copies (the mitosis notebooks use them), tested equal
-to the cells; the other definitions are run here on hand-made cases.
+The loss has library copies (the mitosis notebooks train with it), tested equal to the cells;
+the other definitions are run here on hand-made cases.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
 from dlcourse.models import UNet
-from dlcourse.segmentation import losses, metrics
+from dlcourse.segmentation import losses
 from dlcourse.segmentation.augment import ALL, MIRROR_ONLY, dihedral
 
 CELL_TISSUE_06_00 = (
@@ -35,7 +35,6 @@ NAMES = ("RandomPatches", "tile_starts", "predict_tiled", "segmentation_scores",
     [
         ("soft_dice_loss", losses.soft_dice_loss),
         ("BCEDiceLoss", losses.BCEDiceLoss),
-        ("dice_metric", metrics.dice_metric),
     ],
 )
 def test_library_copy_equals_the_cell_of_06_00(name, library):

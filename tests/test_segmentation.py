@@ -20,7 +20,6 @@ from dlcourse.segmentation.augment import (
 )
 from dlcourse.segmentation.detection import centroids_from_mask, detection_scores, match_points
 from dlcourse.segmentation.losses import BCEDiceLoss, soft_dice_loss
-from dlcourse.segmentation.metrics import dice, dice_metric
 
 
 @pytest.mark.parametrize("depth", [1, 3, 4])
@@ -47,22 +46,9 @@ def test_unet_rejects_bad_input_and_settings():
         UNet(depth=0)
 
 
-def test_dice_on_hand_made_masks():
-    pred = np.zeros((4, 4), dtype=bool)
-    true = np.zeros((4, 4), dtype=bool)
-    pred[:2, :2] = True  # 4 pixels
-    true[:2, :3] = True  # 6 pixels, 4 shared
-    assert dice(pred, true) == pytest.approx(2 * 4 / 10)
-    assert dice(np.zeros((3, 3)), np.zeros((3, 3))) == 1.0
-    assert dice(np.ones((3, 3)), np.zeros((3, 3))) == 0.0
-    with pytest.raises(ValueError, match="differ"):
-        dice(np.zeros((2, 2)), np.zeros((2, 3)))
-
-
-def test_metric_and_losses_on_logits():
+def test_losses_on_logits():
     target = torch.tensor([[[[1.0, 0.0], [1.0, 0.0]]]])
     perfect = (target * 2 - 1) * 20
-    assert float(dice_metric(perfect, target)) == pytest.approx(1.0)
     assert float(soft_dice_loss(perfect, target)) < 1e-6
     assert float(soft_dice_loss(-perfect, target)) > 0.6
     loss = BCEDiceLoss(pos_weight=3.0)

@@ -1,5 +1,5 @@
-"""Segmentation helpers: losses, Dice, object detection scores, paired augmentation,
-sub-pixel shifts.
+"""Segmentation helpers: losses, object detection and its scores, the mitosis lessons' shared
+cells, filter features, paired augmentation, sub-pixel shifts, a threshold baseline.
 
-Import from the submodules, e.g. ``from dlcourse.segmentation.metrics import dice``.
+Import from the submodules, e.g. ``from dlcourse.segmentation.detection import match_points``.
 """

@@ -1,12 +1,10 @@
-"""Plots for the detection notebooks: frames with truth and detections, error crops."""
+"""Plots for the detection notebooks: frames with their truth, and with detections scored."""
 
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
 import numpy as np
 import torch
 from matplotlib.axes import Axes
-from matplotlib.figure import Figure
 
 from dlcourse.segmentation.detection import match_points
 
@@ -48,33 +46,3 @@ def show_detections(
     )
     ax.set_title(title)
     ax.axis("off")
-
-
-def error_crops(
-    images,
-    preds: list[np.ndarray],
-    trues: list[np.ndarray],
-    max_distance: float,
-    kind: str = "missed",
-    count: int = 6,
-    half: int = 16,
-) -> Figure:
-    """Crops around the first ``count`` misses (``kind="missed"``) or false alarms
-    (``"false alarm"``) over all frames."""
-    found = []
-    for i, (p, t) in enumerate(zip(preds, trues, strict=True)):
-        m = match_points(p, t, max_distance)
-        points = t[m.false_negatives] if kind == "missed" else p[m.false_positives]
-        found.extend((i, pt) for pt in points)
-    fig, axes = plt.subplots(1, count, figsize=(2 * count, 2.3), squeeze=False)
-    for ax, (i, (r, c)) in zip(axes[0], found[:count], strict=False):
-        image = _array(images[i])
-        padded = np.pad(image, half, mode="reflect")
-        r, c = int(round(r)) + half, int(round(c)) + half
-        ax.imshow(padded[r - half : r + half, c - half : c + half], cmap="gray")
-        ax.set_title(f"frame {i}", fontsize=9)
-    for ax in axes[0]:
-        ax.axis("off")
-    fig.suptitle(f"{kind}: {len(found)} in all" + ("" if found else " (none)"))
-    fig.tight_layout()
-    return fig

@@ -144,8 +144,6 @@ def test_movies_are_deterministic_per_seed(modality):
     assert not torch.equal(a.images, c.images)
     assert a.images.shape == (4, 1, 64, 64) and a.images.dtype == torch.float32
     assert a.masks.dtype == a.categories.dtype == torch.uint8
-    assert a.windows(2).shape == (4, 5, 64, 64)
-    assert torch.equal(a.windows(2)[0, 0], a.images[0, 0])  # the first frame repeats
 
 
 @pytest.fixture(scope="module", params=MODALITIES)

@@ -160,12 +160,6 @@ class MicroscopyMovie:
         counts = ", ".join(f"{sum(e.kind == k for e in self.events)} {k}" for k in kinds)
         return f"MicroscopyMovie({self.modality}: images {shape}; events: {counts})"
 
-    def windows(self, half: int) -> torch.Tensor:
-        """Each frame with its ``half`` neighbours on each side as channels,
-        [T, 2·half + 1, H, W]; frames beyond the movie's ends repeat the end frames."""
-        t = torch.arange(len(self)).unsqueeze(1) + torch.arange(-half, half + 1)
-        return self.images[t.clamp(0, len(self) - 1), 0]
-
 
 # What a simulator returns: frames, masks, category maps, mitotic centroids, objects per
 # frame, events, and the pixel size in µm (None where not modelled).

@@ -19,13 +19,13 @@ from torch import nn
 
 from dlcourse.augment import BatchAugment
 from dlcourse.autocast import Autocast
-from dlcourse.config import data_dir, get_device, is_quick
+from dlcourse.config import checkpoint_file, get_device, is_quick
 from dlcourse.data import ImageData, load_cat_vs_dog
 from dlcourse.models.cifar import Model2
 from dlcourse.train import History, TensorBatches, fit, load_model, predict, save_model
 from dlcourse.train.checkpoint import safe_load
 
-CHECKPOINT = Path("checkpoints") / "cifar_cat_dog_model2.pt"
+CHECKPOINT = "cifar_cat_dog_model2"
 CLASSES = ("cat", "dog")
 STANDIN_EPOCHS = 12  # a stand-in for the missing checkpoint: about a third of the notebook's 36
 
@@ -36,8 +36,7 @@ def checkpoint_path(quick: bool | None = None) -> Path:
     In quick mode (``quick=None`` follows ``DLCOURSE_QUICK``) the smoke-run model goes to
     ``cifar_cat_dog_model2.quick.pt`` instead, so a smoke run never replaces the real model.
     """
-    quick = is_quick() if quick is None else quick
-    return data_dir() / (CHECKPOINT.with_suffix(".quick.pt") if quick else CHECKPOINT)
+    return checkpoint_file(CHECKPOINT, quick)
 
 
 def channel_stats(images: torch.Tensor) -> tuple[list[float], list[float]]:

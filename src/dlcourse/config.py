@@ -111,6 +111,14 @@ def data_dir() -> Path:
     return path
 
 
+def checkpoint_file(name: str, quick: bool | None = None) -> Path:
+    """Where a notebook saves a model that later notebooks load:
+    ``<data dir>/checkpoints/<name>.pt``, or ``<name>.quick.pt`` in quick mode (``quick=None``
+    follows ``DLCOURSE_QUICK``), so that a smoke run never replaces the real model."""
+    quick = is_quick() if quick is None else quick
+    return data_dir() / "checkpoints" / f"{name}{'.quick' if quick else ''}.pt"
+
+
 def _mps_available() -> bool:
     mps = getattr(torch.backends, "mps", None)
     return bool(mps and mps.is_available())

@@ -18,7 +18,7 @@ import torch
 from scipy.ndimage import gaussian_filter
 from torch import nn
 
-from dlcourse.config import data_dir, get_device, is_quick
+from dlcourse.config import checkpoint_file, get_device, is_quick
 from dlcourse.data.timelapse import CATEGORIES, MITOTIC, MicroscopyMovie, simulate_movie
 from dlcourse.models import UNet
 from dlcourse.segmentation.augment import PairedAugment, predict_tta
@@ -27,7 +27,7 @@ from dlcourse.segmentation.losses import BCEDiceLoss
 from dlcourse.train import History, TensorBatches, fit, load_model, save_model
 from dlcourse.train.checkpoint import safe_load
 
-CHECKPOINT = Path("checkpoints") / "mitosis_brightfield_unet.pt"
+CHECKPOINT = "mitosis_brightfield_unet"
 
 
 def contrast_percent(movie: MicroscopyMovie) -> torch.Tensor:
@@ -146,8 +146,7 @@ def checkpoint_path(quick: bool | None = None) -> Path:
     ``<data dir>/checkpoints/mitosis_brightfield_unet.pt``; in quick mode (``quick=None``
     follows ``DLCOURSE_QUICK``) ``mitosis_brightfield_unet.quick.pt``, so a smoke run never
     replaces the real network."""
-    quick = is_quick() if quick is None else quick
-    return data_dir() / (CHECKPOINT.with_suffix(".quick.pt") if quick else CHECKPOINT)
+    return checkpoint_file(CHECKPOINT, quick)
 
 
 @dataclass(frozen=True)
